@@ -1,0 +1,1 @@
+"""Lowering raw policies to the IR, the checks, the funnel arithmetic."""

@@ -1,0 +1,1 @@
+"""The policy language: YAML with positions, the schema, the expression grammar, the raw model."""

@@ -1,0 +1,207 @@
+"""Load a policy file and its `include:`s into one `RawDocument` with positions.
+
+Include rules (POLICY.md): paths are relative to the including file, may not leave the root
+policy's directory, may not form a cycle, and only id mappings may be split across files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Sink, Span, make
+from .yamlpos import MapPos, PosIndex, SeqPos, decode, load_text, span_of
+
+ID_SECTIONS = ("teams", "fields", "events", "terms")
+NESTED_ID_SECTIONS = {"disqualification": "reasons"}
+
+
+@dataclass
+class RawDocument:
+    """The merged raw policy: plain data, the position of every node, and every source text."""
+
+    data: Any
+    pos: PosIndex
+    root_file: str
+    root_span: Span | None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, path: tuple, *, key: bool = False) -> Span:
+        """Best span for a path of keys/indices: the node itself, or its nearest ancestor."""
+        node, best = self.data, self.root_span or Span.point(self.root_file, 1, 1)
+        for i, step in enumerate(path):
+            p = self.pos.of(node)
+            if isinstance(p, MapPos) and isinstance(node, dict) and step in node:
+                last = i == len(path) - 1
+                best = p.keys[step] if (key and last) else span_of(p.values[step])
+                node = node[step]
+            elif isinstance(p, SeqPos) and isinstance(node, list) and isinstance(step, int) \
+                    and 0 <= step < len(node) and step < len(p.items):
+                best = span_of(p.items[step])
+                node = node[step]
+            else:
+                break
+        return best
+
+    def scalar(self, path: tuple):
+        """The positional record (Scalar or Span) for a scalar at `path`, or None."""
+        parent = self.get(path[:-1])
+        p = self.pos.of(parent)
+        if isinstance(p, MapPos):
+            return p.values.get(path[-1])
+        if isinstance(p, SeqPos) and isinstance(path[-1], int) and path[-1] < len(p.items):
+            return p.items[path[-1]]
+        return None
+
+    def get(self, path: tuple) -> Any:
+        node = self.data
+        for step in path:
+            node = node[step]
+        return node
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def read_policy(path: str | Path, sink: Sink) -> RawDocument | None:
+    """Load the policy at `path` with its includes; None when nothing usable could be read."""
+    path = Path(path)
+    root_dir = path.resolve().parent
+    name = display_path(path)
+    doc = RawDocument(None, PosIndex(), name, None)
+    data = _load_file(path, name, doc, sink, None)
+    if data is None:
+        return doc if doc.sources else None
+    doc.data, doc.root_span = data
+    if isinstance(doc.data, dict):
+        _resolve_includes(doc, doc.data, path, root_dir, [path.resolve()], sink)
+    return doc
+
+
+def _load_file(path: Path, name: str, doc: RawDocument, sink: Sink, at: Span | None):
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        if at is None:
+            raise
+        sink.add(make("ALN005", f"cannot read included file `{name}`: {exc.strerror}", at))
+        return None
+    text = decode(name, raw, sink)
+    if text is None:
+        return None
+    doc.sources[name] = text
+    value, span = load_text(name, text, doc.pos, sink)
+    if span is None:
+        return None
+    return value, span
+
+
+def _resolve_includes(doc, data: dict, path: Path, root_dir: Path, stack: list[Path], sink: Sink):
+    includes = data.pop("include", None)
+    if includes is None:
+        return
+    mp = doc.pos.of(data)
+    inc_pos = mp.values.get("include") if mp else None
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        sink.add(make("ALN002", "`include` must be a list of file paths",
+                      span_of(inc_pos) if inc_pos else Span.point(doc.root_file, 1, 1)))
+        return
+    items = doc.pos.of(includes)
+    for i, rel in enumerate(includes):
+        at = span_of(items.items[i]) if items else span_of(inc_pos)
+        target = _check_include_path(rel, path, root_dir, stack, at, sink)
+        if target is None:
+            continue
+        name = display_path(target)
+        if not target.is_file():
+            sink.add(make("ALN005", f"included file `{rel}` does not exist", at,
+                          notes=(f"looked for {name}",)))
+            continue
+        loaded = _load_file(target, name, doc, sink, at)
+        if loaded is None:
+            continue
+        sub, sub_span = loaded
+        if not isinstance(sub, dict):
+            sink.add(make("ALN005", f"included file `{rel}` must be a mapping of sections", sub_span))
+            continue
+        _resolve_includes(doc, sub, target, root_dir, [*stack, target.resolve()], sink)
+        _merge(doc, data, sub, sink)
+
+
+def _check_include_path(rel, path, root_dir, stack, at, sink) -> Path | None:
+    if os.path.isabs(rel) or rel.startswith(("~", "\\")):
+        sink.add(make("ALN005", f"include path `{rel}` is absolute", at,
+                      help="write it relative to the including file"))
+        return None
+    target = (path.parent / rel)
+    real = target.resolve()
+    if not real.is_relative_to(root_dir):
+        sink.add(make("ALN005", f"include path `{rel}` leaves the policy's directory", at,
+                      notes=(f"the policy root is {display_path(root_dir)}",),
+                      help="keep included files in the root policy's directory or below it"))
+        return None
+    if real in stack:
+        chain = " -> ".join(display_path(p) for p in [*stack, real])
+        sink.add(make("ALN005", f"include cycle: {chain}", at))
+        return None
+    return target
+
+
+def _merge(doc: RawDocument, into: dict, sub: dict, sink: Sink) -> None:
+    into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
+    for key, value in sub.items():
+        if key not in into:
+            into[key] = value
+            into_pos.keys[key] = sub_pos.keys[key]
+            into_pos.values[key] = sub_pos.values[key]
+        elif key in ID_SECTIONS and isinstance(into[key], dict) and isinstance(value, dict):
+            _merge_ids(doc, key, into[key], value, sink)
+        elif key in NESTED_ID_SECTIONS and isinstance(into[key], dict) and isinstance(value, dict):
+            _merge_nested(doc, key, into[key], value, sink)
+        else:
+            _conflict(key, into_pos.keys[key], sub_pos.keys[key], sink)
+
+
+def _merge_ids(doc: RawDocument, section: str, into: dict, sub: dict, sink: Sink) -> None:
+    into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
+    for ident, value in sub.items():
+        if ident in into:
+            first = into_pos.keys[ident]
+            sink.add(make(
+                "ALN102",
+                f"{section} id `{ident}` is defined twice (first in {first.file}:{first.line})",
+                sub_pos.keys[ident], related=(("first defined here", first),),
+                help="rename one of them or remove the copy"))
+            continue
+        into[ident] = value
+        into_pos.keys[ident] = sub_pos.keys[ident]
+        into_pos.values[ident] = sub_pos.values[ident]
+
+
+def _merge_nested(doc: RawDocument, section: str, into: dict, sub: dict, sink: Sink) -> None:
+    inner = NESTED_ID_SECTIONS[section]
+    into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
+    for key, value in sub.items():
+        if key not in into:
+            into[key] = value
+            into_pos.keys[key] = sub_pos.keys[key]
+            into_pos.values[key] = sub_pos.values[key]
+        elif key == inner and isinstance(into[key], dict) and isinstance(value, dict):
+            _merge_ids(doc, inner, into[key], value, sink)
+        else:
+            _conflict(f"{section}.{key}", into_pos.keys[key], sub_pos.keys[key], sink)
+
+
+def _conflict(key: str, first: Span, second: Span, sink: Sink) -> None:
+    sink.add(make(
+        "ALN005",
+        f"`{key}` is defined in two files ({first.file}:{first.line} and {second.file})",
+        second, related=(("first defined here", first),),
+        help="only the id mappings (teams, fields, events, terms, disqualification reasons) "
+             "may be split across included files"))

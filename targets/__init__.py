@@ -1,0 +1,1 @@
+"""Build targets: each reads only the IR and returns files as data."""
