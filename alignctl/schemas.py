@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 
-
 def load_schema(kind: str) -> dict:
     """The schema named `kind`; LookupError when it does not exist (yet)."""
     if kind == "policy":

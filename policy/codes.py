@@ -7,10 +7,10 @@ Codes are stable. A retired code stays here as a comment and is never reused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     OFF = "off"

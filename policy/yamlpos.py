@@ -135,6 +135,8 @@ class _Builder:
         tag = event.tag
         if tag in (None, "!"):
             tag = _RESOLVER.resolve(ScalarNode, event.value, event.implicit)
+            if tag in (f"{_T}merge", f"{_T}value", f"{_T}yaml"):
+                tag = f"{_T}str"  # `<<`, `=` and `!` are plain text outside a merge key
         if tag not in _SCALAR_TAGS:
             self.fail(
                 "ALN001",

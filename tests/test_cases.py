@@ -28,7 +28,7 @@ def case_files() -> list[Path]:
 
 def parse_header(path: Path) -> tuple[set[tuple], set[str]]:
     expect, forbid = set(), set()
-    for line in path.read_text("utf-8").split("\n")[:3]:
+    for line in path.read_text("utf-8", errors="replace").split("\n")[:3]:
         if line.startswith("# expect:"):
             for item in line.removeprefix("# expect:").split():
                 code, line_no, col, file = re.fullmatch(
