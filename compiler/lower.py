@@ -113,7 +113,7 @@ class Lowerer:
             if p.code == "ALN101" and p.name:
                 self.unknown_ref("name", p.name, span, (), message=p.message, help=p.help)
             else:
-                self.error(p.code, p.message, span, help=p.help)
+                self.error(p.code, p.message, span, help=p.help, notes=p.notes)
         return ir.Condition(text, typed, self.at(path), locate)
 
     def links(self, path: tuple, text: str | None) -> tuple[ir.TermLink, ...]:
@@ -279,6 +279,8 @@ class Lowerer:
 
     def stages(self, teams, fields, events, models) -> tuple[ir.Stage, ...]:
         grades = next((tuple(g for g, _ in m.grades) for m in models.values() if m.grades), None)
+        if grades and "D" not in grades:
+            grades += ("D",)  # POLICY.md: below the last grade is D
         env = self.env(fields, events, models, grades, scores=True)
         seen: dict[str, Span] = {}
         out = []

@@ -143,6 +143,10 @@ class _Compiler:
         sub = self.compile(arg)
         return lambda v: not isinstance(v, list) or all(sub(x) for x in v)
 
+    def k_not(self, arg, s):
+        sub = self.compile(arg)
+        return lambda v: not sub(v)
+
     def k_anyOf(self, arg, s):
         subs = [self.compile(x) for x in arg]
         return lambda v: any(c(v) for c in subs)
@@ -267,10 +271,13 @@ def _bad_ids(doc, error, path) -> Iterator[tuple[tuple, Diagnostic]]:
     else:
         inner = error.context or []
         names = [inner[0].instance] if inner else list(error.instance)
+    reserved = error.validator == "not"
     for name in names:
         yield (path + (name,), "id"), make(
-            "ALN002", f"bad id `{name}` in {describe_path(path)}",
-            doc.locate(path + (name,), key=True), help=_ID_HELP)
+            "ALN002", f"bad id `{name}` in {describe_path(path)}"
+            + (": it is a word of the expression language" if reserved else ""),
+            doc.locate(path + (name,), key=True),
+            help=f"choose another name, e.g. `{name}_1`" if reserved else _ID_HELP)
 
 
 def _message(kind: str, error, where: str) -> str:
@@ -299,6 +306,8 @@ def _message(kind: str, error, where: str) -> str:
         return f"{where} must hold exactly one `id: label` pair"
     if kind == "minLength":
         return f"{where} must not be empty"
+    if kind == "not":
+        return f"`{v}` is a word of the expression language and cannot be an id in {where}"
     if kind == "uniqueItems":
         return f"{where} lists the same item twice"
     return f"{where}: {error.message}"
