@@ -53,7 +53,15 @@ def _content_start(src: str, i: int, style: str | None) -> int:
     return i
 
 
-def _advance(src: str, i: int, ch: str, style: str | None) -> int:
+def _skip_indent(src: str, j: int, indent: int | None) -> int:
+    """Past the indentation of a continuation line: all of it, or a block scalar's own."""
+    limit = len(src) if indent is None else min(len(src), j + indent)
+    while j < limit and src[j] in " \t":
+        j += 1
+    return j
+
+
+def _advance(src: str, i: int, ch: str, style: str | None, indent: int | None = None) -> int:
     """Source index after consuming the value character `ch` found at source index `i`."""
     if i >= len(src):
         return i
@@ -66,10 +74,7 @@ def _advance(src: str, i: int, ch: str, style: str | None) -> int:
         while j < len(src) and src[j] in " \t":
             j += 1
         if j < len(src) and src[j] == "\n":  # a line break, folded or kept
-            j += 1
-            while j < len(src) and src[j] in " \t":
-                j += 1
-            return j
+            return _skip_indent(src, j + 1, indent)
     return i + 1
 
 
@@ -78,13 +83,17 @@ def locator(source: SourceText, scalar: Scalar, value: str) -> Callable[[int, in
     span = scalar.span
     begin = _content_start(source.text, source.offset(span.line, span.column), scalar.style)
     cache: dict[int, int] = {0: begin}
+    indent = None
+    if scalar.style in ("|", ">"):
+        line_start = source.text.rfind("\n", 0, begin) + 1
+        indent = begin - line_start
 
     def src_index(k: int) -> int:
         k = max(0, min(k, len(value)))
         known = max(j for j in cache if j <= k)
         i = cache[known]
         for j in range(known, k):
-            i = _advance(source.text, i, value[j], scalar.style)
+            i = _advance(source.text, i, value[j], scalar.style, indent)
         cache[k] = i
         return i
 
