@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from alignctl.policy.codes import CODES
 from alignctl.policy.diagnostics import Sink, Span, did_you_mean, make
+from alignctl.policy.english import default_label
 from alignctl.policy.expr import SyntaxProblem, parse
 from alignctl.policy.expr_ast import BOOLEAN, INTEGER, NUMBER
 from alignctl.policy.loader import RawDocument
@@ -40,12 +41,12 @@ def _values(raw: list | dict | None) -> tuple[ir.EnumValue, ...]:
             (k, label), = v.items()
             out.append(ir.EnumValue(k, label))
         else:
-            out.append(ir.EnumValue(v, v.replace("_", " ").capitalize()))
+            out.append(ir.EnumValue(v, default_label(v)))
     return tuple(out)
 
 
 def _label(ident: str) -> str:
-    return ident.replace("_", " ").capitalize()
+    return default_label(ident)
 
 
 class Lowerer:
@@ -299,11 +300,12 @@ class Lowerer:
                            self.at(path + ("owner",)),
                            help=did_you_mean(s["owner"], teams) or "owners are team ids")
             self.ref("term", s.get("term"), terms, self.at(path + ("term",)))
+            term = s.get("term") or (s["id"] if s["id"] in terms else None)
             entry = self.condition(path + ("entry",), env) if "entry" in s else None
             out.append(ir.Stage(
                 s["id"], i, s.get("label") or _label(s["id"]), s["owner"], s.get("journey"),
                 s.get("definition"), self.links(path + ("definition",), s.get("definition")),
-                s.get("term"), entry, duration(s.get("max_age")), s.get("terminal"),
+                term, entry, duration(s.get("max_age")), s.get("terminal"),
                 self.loc(path)))
         return tuple(out)
 
@@ -392,6 +394,15 @@ class Lowerer:
                            help=did_you_mean(code, CODES))
         return {c: ("off" if s is False else s) for c, s in sev.items() if c in CODES}
 
+    def generated_clashes(self, fields, models, stages, handoffs, disq) -> None:
+        """ALN103: a policy field may not take the id of a field the crm target generates."""
+        generated = generated_fields(models, stages, handoffs, disq)
+        for fid, f in fields.items():
+            if fid in generated:
+                self.error("ALN103", f"field `{fid}` clashes with the generated field "
+                           f"`{fid}` ({generated[fid]})", f.loc.span,
+                           help="rename the field; alignctl creates and maintains this one")
+
     def lower(self) -> ir.Policy:
         teams = self.teams()
         fields = self.fields(teams)
@@ -402,6 +413,7 @@ class Lowerer:
         stage_ids = {s.id for s in stages}
         disq = self.disqualification(stage_ids, fields)
         handoffs = self.handoffs(stage_ids, disq.reasons if disq else {})
+        self.generated_clashes(fields, models, stages, handoffs, disq)
         policy = ir.Policy(self.meta(), teams, fields, events, terms, models, stages, handoffs,
                            disq, self.plan(stage_ids), self.targets(), self.severity(),
                            tuple(self.doc.sources))
@@ -414,3 +426,21 @@ def lower(doc: RawDocument, sink: Sink) -> ir.Policy:
     return Lowerer(doc, sink).lower()
 
 
+
+
+def generated_fields(models, stages, handoffs, disq) -> dict[str, str]:
+    """Ids of the CRM fields the crm target generates (TARGETS.md), with what each holds."""
+    out = {"lifecycle_stage": "the funnel stage", "owner_team": "the owning team",
+           "lead_score": "the total score", "recycle_on": "the recycle date",
+           "recycle_count": "the recycle count",
+           "disqualification_reason": "the disqualification reason"}
+    if disq is not None:
+        out[disq.field] = "the disqualification reason"
+    if any(m.grades for m in models.values()):
+        out["fit_grade"] = "the fit grade"
+    out.update({f"{m}_score": f"the {m} score" for m in models})
+    out.update({f"{s.id}_entered_at": f"when a lead entered {s.id}" for s in stages})
+    for h in handoffs:
+        out[f"{h.to_stage}_accept_due_at"] = f"when {h.to_stage} acceptance is due"
+        out[f"{h.to_stage}_accepted"] = f"whether {h.to_stage} was accepted"
+    return out

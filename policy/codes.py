@@ -37,6 +37,7 @@ _TABLE: list[tuple[str, Severity, str, str]] = [
     # References and types
     ("ALN101", E, "unknown reference: team, field, event, property, stage, model, term link, reason", "References and types"),
     ("ALN102", E, "id defined twice (stages, rules, or across included files)", "References and types"),
+    ("ALN103", E, "a field whose id is taken by a field the CRM target generates", "References and types"),
     ("ALN201", E, "type mismatch in an expression", "References and types"),
     ("ALN202", E, "enum value not among the field's values", "References and types"),
     ("ALN203", E, "a condition that is not boolean where one is needed", "References and types"),

@@ -1,0 +1,446 @@
+"""The crm target: vendor validity (Salesforce's Metadata API schema, HubSpot's create schema,
+our fields.json schema), the fit formula's translation, escaping of hostile policy strings, and
+the API-name prefix.
+
+Every build here is done once per module; the Salesforce validator runs once over all of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from alignctl.api import check_policy
+from alignctl.compiler.typecheck import Env, check
+from alignctl.policy.expr import parse
+from alignctl.policy.expr_ast import STRING, field_type
+from alignctl.schemas import load_schema
+from alignctl.targets import crm, salesforce, sf_formula
+from alignctl.targets.sf_formula import Column, Inexpressible
+
+from .conftest import EXAMPLES, VENDOR
+
+NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
+SF_FIELDS = "salesforce/force-app/main/default/objects/Lead/fields"
+LEAD_STATUS = "salesforce/force-app/main/default/standardValueSets/LeadStatus.standardValueSet-meta.xml"
+HOSTILE = ("<script>alert(1)</script> ]]> & \"quotes\" 'single' </td> [x](javascript:y) "
+           "Größe 東京 -- */ `tick` # | *star* $x$")
+ROOT_LOOKALIKE = '<Package xmlns="http://soap.sforce.com/2006/04/metadata">'
+LONG = "Lorem ipsum & <b>dolor</b> ]]> " * 170     # over 5,000 characters
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+def policy_doc(*, name: str = "Test policy", prefix: str = "", label: str = "Segment",
+               description: str | None = None, fit_rules: list | None = None) -> dict:
+    """A small valid policy: two teams, four stages, one handoff, a fit model."""
+    rules = fit_rules or [{"id": "seg", "when": 'segment in ["smb", "mid"]', "points": 20},
+                          {"id": "big", "when": "size >= 10", "points": 15}]
+    return {
+        "policy": {"name": name, "version": "1.0.0-rc.1", "period": "month"},
+        "teams": {"marketing": {"kind": "marketing", "lead": label},
+                  "sales": {"kind": "sales", "reps": 4, "capacity": {"leads_per_rep": 100}}},
+        "fields": {
+            "email": {"type": "email", "label": label, "owner": "marketing", "source": label},
+            "segment": {"type": "enum", "label": label, "owner": "marketing", "source": "form",
+                        "values": [{"smb": label}, {"mid": "Größe 東京"}, {"ent": "]]>"}],
+                        **({"description": description} if description else {})},
+            "tools": {"type": "multi_enum", "owner": "marketing", "source": "form",
+                      "values": [{"a": label}, "b"]},
+            "notes": {"type": "text", "label": "x" * 300, "owner": "sales", "source": "sales",
+                      "description": label},
+            "size": {"type": "integer", "owner": "marketing", "source": "form"},
+            "country": {"type": "string", "owner": "marketing", "source": "form"},
+            "qualified": {"type": "boolean", "owner": "sales", "source": "sales"},
+        },
+        "terms": {"icp": {"name": label, "definition": label, "approved_by": ["marketing", "sales"]}},
+        "scoring": {"models": {"fit": {"kind": "fit", "label": label, "rules": rules,
+                                       "grades": {"A": 30, "B": 10}}}},
+        "stages": [
+            {"id": "inquiry", "label": label, "owner": "marketing", "definition": label,
+             "max_age": "30d"},
+            {"id": "mql", "label": f"MQL {label}", "owner": "marketing", "definition": "x",
+             "entry": "fit >= 30", "max_age": "5d"},
+            {"id": "sal", "owner": "sales", "definition": "y", "entry": "accepted",
+             "max_age": "5d"},
+            {"id": "won", "owner": "sales", "definition": "z", "entry": "qualified",
+             "terminal": "won"}],
+        "handoffs": [{"from": "mql", "to": "sal", "reject_reasons": ["bad_fit", "not_ready"],
+                      "sla": {"accept_within": "24h", "first_touch_within": "4h", "attempts": 3,
+                              "over": "5d"}}],
+        "disqualification": {"field": "disqualification_reason", "max_recycles": 2, "reasons": {
+            "bad_fit": {"label": label, "recycle": "never"},
+            "not_ready": {"label": description or "Not ready",
+                          "recycle": {"to": "inquiry", "after": "30d"}}}},
+        "targets": {"crm": {"platforms": ["salesforce", "hubspot", "espocrm"], "prefix": prefix}},
+    }
+
+
+def emit_doc(folder: Path, doc: dict) -> dict[str, bytes]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "alignment.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+    return emit_path(path)
+
+
+def emit_path(path: Path) -> dict[str, bytes]:
+    result = check_policy(path)
+    assert result.policy is not None and not result.errors, [d.message for d in result.errors]
+    return crm.CrmTarget().emit(result.policy)
+
+
+LONG_RULE = {"id": "many_countries", "points": 20,
+             "when": "country in [" + ", ".join(f'"C{i:03d}"' for i in range(400)) + "]"}
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict[str, dict[str, bytes]]:
+    tmp = tmp_path_factory.mktemp("crm")
+    out = {p.parent.name: emit_path(p) for p in EXAMPLES}
+    out["hostile"] = emit_doc(tmp / "hostile", policy_doc(
+        name=f"Hostile {HOSTILE} {ROOT_LOOKALIKE}", label=HOSTILE, description=LONG,
+        prefix="Align_", fit_rules=[
+            {"id": "seg", "when": 'segment in ["smb", "mid"]', "points": 20},
+            {"id": "big", "when": "size >= 10", "points": 15},
+            {"id": "quote", "when": 'country == "\\"</td>]]>\\\\"', "points": -5}]))
+    out["long_formula"] = emit_doc(tmp / "long", policy_doc(
+        fit_rules=[LONG_RULE, {"id": "big", "when": "size >= 10", "points": 15}]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sf_validation(builds, tmp_path_factory) -> tuple[int, str, int]:
+    """Write every build's salesforce/ and run the vendor validator once over all of them."""
+    script = VENDOR / "salesforce" / "validate_metadata.py"
+    if not script.is_file():
+        pytest.skip("../shared/vendor/salesforce is not available")
+    tmp = tmp_path_factory.mktemp("sfdx")
+    dirs, count = [], 0
+    for case, files in builds.items():
+        for rel, data in files.items():
+            if rel.startswith("salesforce/") and rel.endswith(".xml"):
+                dest = tmp / case / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+                count += 1
+        if (tmp / case).is_dir():
+            dirs.append(str(tmp / case))
+    spec = importlib.util.spec_from_file_location("validate_metadata", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = module.main(dirs)
+    return rc, buf.getvalue(), count
+
+
+def xml_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {rel: data for rel, data in files.items() if rel.endswith(".xml")}
+
+
+def jsons(files: dict[str, bytes]) -> dict[str, object]:
+    return {rel: json.loads(data) for rel, data in files.items() if rel.endswith(".json")}
+
+
+# --- structure and vendor validity ------------------------------------------------------------------
+
+def test_acme_builds_every_platform(builds):
+    files = builds["acme-saas"]
+    assert {"fields.json", "salesforce/sfdx-project.json", "salesforce/manifest/package.xml",
+            LEAD_STATUS, "salesforce/README.md", "hubspot/property-groups.json",
+            "hubspot/properties.json", "hubspot/lifecycle-mapping.json",
+            "hubspot/scoring-setup.md",
+            "espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json",
+            "espocrm/custom/Espo/Custom/Resources/i18n/en_US/Lead.json"} <= set(files)
+    assert f"{SF_FIELDS}/Fit_Score__c.field-meta.xml" in files
+    assert not any(rel.startswith("salesforce/") for rel in builds["northwind-smb"])
+
+
+def test_generated_fields(builds):
+    ids = [f["id"] for f in json.loads(builds["acme-saas"]["fields.json"])["fields"]]
+    for fid in ("lifecycle_stage", "owner_team", "inquiry_entered_at", "customer_entered_at",
+                "fit_score", "engagement_score", "lead_score", "fit_grade",
+                "disqualification_reason", "recycle_on", "recycle_count", "sal_accept_due_at",
+                "sal_accepted", "sql_accept_due_at", "sql_accepted", "employees"):
+        assert fid in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_fields_json_validates_and_records_usage(builds):
+    schema = load_schema("fields")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for files in builds.values():
+        jsonschema.validate(json.loads(files["fields.json"]), schema,
+                            cls=jsonschema.Draft202012Validator)
+    fields = {f["id"]: f for f in json.loads(builds["acme-saas"]["fields.json"])["fields"]}
+    assert fields["budget_confirmed"]["used_by"]["stages"] == ["sql"]
+    assert fields["employees"]["used_by"]["rules"] == ["company_size"]
+    assert fields["contract_renewal_date"]["used_by"]["reasons"] == ["competitor_contract"]
+    assert fields["sql_accepted"]["used_by"]["stages"] == ["sql"]
+    assert fields["fit_grade"]["values"][-1] == {"id": "D", "label": "D"}
+    assert fields["email"]["api_names"] == {"salesforce": "Email__c", "hubspot": "email",
+                                            "espocrm": "emailAddress"}
+
+
+def test_every_salesforce_xml_validates(sf_validation):
+    rc, report, count = sf_validation
+    assert count > 80
+    assert report.strip().endswith(f"{count} files, 0 problems"), report
+    assert rc == 0
+
+
+def test_xml_declaration_namespace_and_provenance(builds):
+    for rel, data in xml_files(builds["acme-saas"]).items():
+        assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n'), rel
+        assert b'xmlns="http://soap.sforce.com/2006/04/metadata"' in data
+        assert b"Acme Analytics revenue SLA" in data and b"1.4.0" in data
+
+
+def test_hubspot_bodies_validate(builds):
+    schema = json.loads((VENDOR / "hubspot" / "property-create.schema.json").read_text("utf-8"))
+    group_schema = {"type": "object", "required": ["inputs"], "properties": {"inputs": {
+        "type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["name", "label", "displayOrder"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                           "label": {"type": "string", "minLength": 1},
+                           "displayOrder": {"type": "integer"}}}}}}
+    checked = 0
+    for files in builds.values():
+        props = json.loads(files["hubspot/properties.json"])
+        groups = json.loads(files["hubspot/property-groups.json"])
+        jsonschema.validate(props, schema, cls=jsonschema.Draft202012Validator)
+        jsonschema.validate(groups, group_schema)
+        assert {p["groupName"] for p in props["inputs"]} <= {g["name"] for g in groups["inputs"]}
+        checked += 1
+    assert checked == len(builds)
+
+
+def test_exactly_the_won_stage_is_converted(builds):
+    root = ET.fromstring(builds["acme-saas"][LEAD_STATUS])
+    converted = [v.findtext("md:fullName", namespaces=NS)
+                 for v in root.findall("md:standardValue", NS)
+                 if v.findtext("md:converted", namespaces=NS) == "true"]
+    values = [v.findtext("md:fullName", namespaces=NS) for v in root.findall("md:standardValue", NS)]
+    assert converted == ["customer"]
+    assert values == ["inquiry", "mql", "sal", "sql", "opportunity", "customer", "disqualified",
+                      "recycled"]
+
+
+def test_disqualification_reason_is_required(builds):
+    rel = ("salesforce/force-app/main/default/objects/Lead/validationRules/"
+           "Require_Disqualification_Reason.validationRule-meta.xml")
+    root = ET.fromstring(builds["acme-saas"][rel])
+    assert root.findtext("md:errorConditionFormula", namespaces=NS) == (
+        'AND(OR(ISPICKVAL(Status, "disqualified"), ISPICKVAL(Status, "recycled")), '
+        "ISBLANK(TEXT(Disqualification_Reason__c)))")
+    assert root.findtext("md:errorDisplayField", namespaces=NS) == "Disqualification_Reason__c"
+
+
+def test_field_types(builds):
+    def field(name: str) -> ET.Element:
+        return ET.fromstring(builds["acme-saas"][f"{SF_FIELDS}/{name}.field-meta.xml"])
+
+    assert field("Industry__c").findtext("md:valueSet/md:restricted", namespaces=NS) == "true"
+    assert field("Current_Tools__c").findtext("md:visibleLines", namespaces=NS) == "4"
+    assert field("Budget_Confirmed__c").findtext("md:defaultValue", namespaces=NS) == "false"
+    assert field("Employees__c").findtext("md:scale", namespaces=NS) == "0"
+    assert field("Use_Case__c").findtext("md:type", namespaces=NS) == "LongTextArea"
+    assert field("Job_Title__c").findtext("md:length", namespaces=NS) == "255"
+
+
+def test_lifecycle_mapping(builds):
+    mapping = json.loads(builds["acme-saas"]["hubspot/lifecycle-mapping.json"])
+    assert {m["stage"]: m["lifecyclestage"] for m in mapping["mapped"]} == {
+        "inquiry": "lead", "mql": "marketingqualifiedlead", "sql": "salesqualifiedlead",
+        "opportunity": "opportunity", "customer": "customer"}
+    assert [u["stage"] for u in mapping["unmapped"]] == ["sal"]
+
+
+def test_espocrm_status_holds_the_stages(builds):
+    defs = json.loads(builds["acme-saas"][
+        "espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json"])
+    assert defs["fields"]["status"]["options"][:2] == ["inquiry", "mql"]
+    assert defs["fields"]["cIndustry"]["options"][0] == ""
+    assert "emailAddress" not in defs["fields"] and "cEmail" not in defs["fields"]
+
+
+# --- the fit formula ----------------------------------------------------------------------------
+
+TYPES = {"employees": ("integer", ()), "industry": ("enum", ("saas", "fintech", "retail")),
+         "tools": ("multi_enum", ("a", "b")), "title": ("string", ()), "email": ("email", ()),
+         "ok": ("boolean", ()), "renewal": ("date", ()), "win": ("percent", ()),
+         "notes": ("text", ())}
+KINDS = {"integer": "number", "enum": "picklist", "multi_enum": "multipicklist",
+         "string": "text", "email": "text", "boolean": "checkbox", "date": "date",
+         "percent": "percent", "text": "longtext"}
+COLUMNS = {name: Column(salesforce.api_name("", name), KINDS[t]) for name, (t, _) in TYPES.items()}
+
+
+def formula(text: str) -> sf_formula.Translation:
+    env = Env(fields={n: field_type(t, v) for n, (t, v) in TYPES.items()},
+              events={"page_view": {"url": STRING}})
+    tree, _, problems = check(parse(text), env)
+    assert not problems, problems
+    return sf_formula.condition(tree, COLUMNS)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('industry in ["saas", "fintech"]',
+     'OR(ISPICKVAL(Industry__c, "saas"), ISPICKVAL(Industry__c, "fintech"))'),
+    ('industry not in ["saas"]',
+     'AND(NOT(ISBLANK(TEXT(Industry__c))), NOT(ISPICKVAL(Industry__c, "saas")))'),
+    ('industry != "retail"',
+     'AND(NOT(ISBLANK(TEXT(Industry__c))), NOT(ISPICKVAL(Industry__c, "retail")))'),
+    ("employees >= 200 and employees <= 5000",
+     "AND(NOT(ISBLANK(Employees__c)), Employees__c >= 200, Employees__c <= 5000)"),
+    ("not (employees > 10)", "AND(NOT(ISBLANK(Employees__c)), Employees__c <= 10)"),
+    ('email endswith "@gmail.com" or email endswith "@yahoo.com"',
+     'AND(NOT(ISBLANK(Email__c)), OR(RIGHT(Email__c, 10) = "@gmail.com", '
+     'RIGHT(Email__c, 10) = "@yahoo.com"))'),
+    ('title contains "VP" or title startswith "Head"',
+     'AND(NOT(ISBLANK(Title__c)), OR(CONTAINS(Title__c, "VP"), BEGINS(Title__c, "Head")))'),
+    ('title == "CEO"', 'AND(NOT(ISBLANK(Title__c)), Title__c = "CEO")'),
+    ('title not in ["CEO", "CTO"]',
+     'AND(NOT(ISBLANK(Title__c)), NOT(OR(Title__c = "CEO", Title__c = "CTO")))'),
+    ('tools contains "a"', 'AND(NOT(ISBLANK(Tools__c)), INCLUDES(Tools__c, "a"))'),
+    ("days_since(renewal) > -90",
+     "AND(NOT(ISBLANK(Renewal__c)), (TODAY() - Renewal__c) > (-90))"),
+    ("win >= 20", "AND(NOT(ISBLANK(Win__c)), (Win__c * 100) >= 20)"),
+    ('title == "a\\"b\\\\c"', 'AND(NOT(ISBLANK(Title__c)), Title__c = "a\\"b\\\\c")'),
+    ("ok", "Ok__c"),
+])
+def test_formula_translation(text, expected):
+    assert formula(text).formula == expected
+
+
+def test_negated_checkbox_carries_a_caveat():
+    t = formula("not ok")
+    assert t.formula == "NOT(Ok__c)"
+    assert t.caveats and "never leaves blank" in t.caveats[0]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('title matches "(?i)vp"', "REGEX"),
+    ('has(page_view where url contains "/pricing")', "events"),
+    ("count(page_view within 30d) >= 2", "events"),
+    ('notes contains "x"', "long text area"),
+])
+def test_inexpressible_conditions_say_why(text, reason):
+    with pytest.raises(Inexpressible, match=reason):
+        formula(text)
+
+
+def test_score_formula_adds_rules():
+    terms = [sf_formula.Term("a", 20, "X__c"), sf_formula.Term("b", -30, "Y__c")]
+    assert sf_formula.score_formula(terms) == "/* a */ IF(X__c, 20, 0)\n+ /* b */ IF(Y__c, -30, 0)"
+    assert sf_formula.score_formula(terms, comments=False) == "IF(X__c, 20, 0) + IF(Y__c, -30, 0)"
+    assert sf_formula.score_formula([]) == "0"
+
+
+def test_acme_formula_is_partial_and_says_so(builds):
+    files = builds["acme-saas"]
+    root = ET.fromstring(files[f"{SF_FIELDS}/Fit_Score__c.field-meta.xml"])
+    text = root.findtext("md:formula", namespaces=NS)
+    assert root.findtext("md:type", namespaces=NS) == "Number"
+    assert "/* target_industry */" in text and "decision_maker" not in text
+    assert len(text) <= sf_formula.MAX_LENGTH
+    readme = files["salesforce/README.md"].decode()
+    assert "**The formula is partial**" in readme
+    assert "`decision_maker` is left out" in readme
+
+
+def test_too_long_formula_is_omitted(builds):
+    files = builds["long_formula"]
+    root = ET.fromstring(files[f"{SF_FIELDS}/Fit_Score__c.field-meta.xml"])
+    assert root.find("md:formula", NS) is None
+    assert root.findtext("md:type", namespaces=NS) == "Number"
+    assert "**not generated**" in files["salesforce/README.md"].decode()
+
+
+def test_long_ids_make_short_distinct_api_names():
+    a, b = "a" * 30 + "_entered_at", "a" * 30 + "_entered_on"
+    names = {salesforce.api_name("Align_", x) for x in (a, b)}
+    assert len(names) == 2 and all(len(n) <= 40 and n.endswith("__c") for n in names)
+    assert salesforce.api_name("", "budget_confirmed") == "Budget_Confirmed__c"
+
+
+# --- hostile strings and the prefix ---------------------------------------------------------------
+
+def test_hostile_xml_is_escaped_and_round_trips(builds):
+    files = builds["hostile"]
+    labels = []
+    for rel, data in xml_files(files).items():
+        root = ET.fromstring(data)          # well-formed despite <, &, ]]>, quotes
+        body = re.sub(rb"<!--.*?-->", b"", data, flags=re.S)
+        assert b"<script>" not in body and b"</td>" not in body, rel
+        labels += [e.text for e in root.iter(f"{{{NS['md']}}}label")]
+        description = root.findtext("md:description", namespaces=NS)
+        assert description is None or len(description) <= 1000
+    assert HOSTILE in labels                # picklist value labels keep the whole string
+    assert "Größe 東京" in labels
+    segment = ET.fromstring(files[f"{SF_FIELDS}/Align_Segment__c.field-meta.xml"])
+    assert len(segment.findtext("md:label", namespaces=NS)) <= 40
+    assert segment.findtext("md:description", namespaces=NS).endswith("…")
+
+
+def test_hostile_formula_literal_is_escaped(builds):
+    root = ET.fromstring(builds["hostile"][f"{SF_FIELDS}/Align_Fit_Score__c.field-meta.xml"])
+    assert 'Align_Country__c = "\\"</td>]]>\\\\"' in root.findtext("md:formula", namespaces=NS)
+
+
+def test_hostile_json_round_trips(builds):
+    docs = jsons(builds["hostile"])
+    fields = {f["id"]: f for f in docs["fields.json"]["fields"]}
+    assert fields["segment"]["label"] == HOSTILE and fields["segment"]["description"] == LONG
+    assert docs["fields.json"]["_policy"]["name"].startswith(f"Hostile {HOSTILE}")
+    labels = {p["label"] for p in docs["hubspot/properties.json"]["inputs"]}
+    assert HOSTILE in labels
+    assert "Größe 東京".encode() in builds["hostile"]["fields.json"]
+
+
+def test_hostile_markdown_is_escaped(builds):
+    for rel in ("hubspot/scoring-setup.md", "salesforce/README.md", "hubspot/README.md",
+                "espocrm/README.md"):
+        text = builds["hostile"][rel].decode()
+        assert "<script>" not in text and "</td>" not in text, rel
+        assert "[x](javascript:y)" not in text, rel
+        assert "*star*" not in text, rel
+    setup = builds["hostile"]["hubspot/scoring-setup.md"].decode()
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in setup
+    assert "\\[x\\]\\(javascript:y\\)" in setup
+
+
+def test_prefix_is_applied_everywhere(builds):
+    files = builds["hostile"]
+    docs = jsons(files)
+    for f in docs["fields.json"]["fields"]:
+        names = f["api_names"]
+        assert names["salesforce"].startswith("Align_"), f["id"]
+        assert names["hubspot"].startswith("align_"), f["id"]
+        assert names["espocrm"].startswith("align") or names["espocrm"] == "emailAddress"
+    assert all(p["name"].startswith("align_") and p["groupName"].startswith("align_")
+               for p in docs["hubspot/properties.json"]["inputs"])
+    package = ET.fromstring(files["salesforce/manifest/package.xml"])
+    members = [m.text for m in package.iter(f"{{{NS['md']}}}members") if m.text != "LeadStatus"]
+    assert members and all(m.startswith("Lead.Align_") for m in members)
+    entity = docs["espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json"]
+    assert set(entity["fields"]) - {"status"} == {n for n in entity["fields"]
+                                                  if n.startswith("align")}
+
+
+def test_policy_field_may_not_take_a_generated_id(tmp_path):
+    doc = policy_doc()
+    doc["fields"]["lead_score"] = {"type": "number", "owner": "marketing", "source": "form"}
+    path = tmp_path / "alignment.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
+    assert [d.code for d in check_policy(path).errors] == ["ALN103"]
