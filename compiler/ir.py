@@ -174,7 +174,7 @@ class Model:
     half_life: Dur | None
     cap: int | None
     min: int | None
-    grades: tuple[tuple[str, int], ...]   # best first
+    grades: tuple[tuple[str, int], ...]   # as written; best first once ALN403 passes
     rules: tuple[Rule, ...]
     loc: Loc
 

@@ -241,10 +241,13 @@ class Lowerer:
             rules = tuple(self.rule(path + ("rules", i), mid, m["kind"], r, base_env, events,
                                     rule_ids)
                           for i, r in enumerate(m.get("rules") or ()))
-            grades = tuple(sorted((m.get("grades") or {}).items(), key=lambda g: -g[1]))
+            grades = tuple((m.get("grades") or {}).items())  # as written: ALN403 checks order
+            loc = self.loc(path)
+            loc.attrs.update({f"grades.{g}": self.doc.locate(path + ("grades", g), key=True)
+                              for g, _ in grades})
             out[mid] = ir.Model(mid, m["kind"], m.get("label") or _label(mid), m.get("description"),
                                 duration((m.get("decay") or {}).get("half_life")), m.get("cap"),
-                                m.get("min"), grades, rules, self.loc(path))
+                                m.get("min"), grades, rules, loc)
         return out
 
     def rule(self, path, model_id, kind, r, env: Env, events, rule_ids) -> ir.Rule:
