@@ -15,6 +15,11 @@ COMMANDS = {
     "validate": "validate",
     "schema": "schema",
     "build": "build",
+    "plan": "plan",
+    "diff": "diff",
+    "test": "test",
+    "explain": "explain",
+    "init": "init",
 }
 
 
