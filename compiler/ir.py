@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from alignctl.policy.diagnostics import Span
 from alignctl.policy.expr_ast import Expr, Type, field_type
@@ -284,8 +285,12 @@ class Policy:
     severity: Mapping[str, str]
     files: tuple[str, ...]
 
+    @cached_property
+    def stage_index(self) -> dict[str, Stage]:
+        return {s.id: s for s in self.stages}
+
     def stage(self, stage_id: str) -> Stage | None:
-        return next((s for s in self.stages if s.id == stage_id), None)
+        return self.stage_index.get(stage_id)
 
     @property
     def grades(self) -> tuple[tuple[str, int], ...]:
