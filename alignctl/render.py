@@ -44,31 +44,34 @@ def _source_lines(sources: Mapping[str, str], file: str) -> list[str]:
     return sources.get(file, "").split("\n")
 
 
-def _snippet(span: Span, lines: list[str], style: _Style, label: str = "") -> list[str]:
+def _snippet(span: Span, lines: list[str], style: _Style, label: str = "",
+             width: int = 1) -> list[str]:
     if not 1 <= span.line <= len(lines):
         return []
     text = lines[span.line - 1].rstrip("\r").expandtabs(1)
-    gutter = " " * len(str(span.line))
+    gutter = " " * width
     start = max(span.column - 1, 0)
     end = span.end_column - 1 if span.end_line == span.line else len(text)
-    width = max(1, min(end, max(len(text), start + 1)) - start)
-    caret = " " * start + "^" * width + (f" {label}" if label else "")
-    return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {style(caret, '1;36')}"]
+    carets = max(1, min(end, max(len(text), start + 1)) - start)
+    caret = " " * start + "^" * carets + (f" {label}" if label else "")
+    return [f"{gutter} |", f"{span.line:>{width}} | {text}", f"{gutter} | {style(caret, '1;36')}"]
 
 
 def _text_one(d: Diagnostic, sources: Mapping[str, str], style: _Style) -> list[str]:
     sev = style(d.severity.value, _SEV_COLOR.get(d.severity, "1"))
     out = [f"{sev}{style('[' + d.code + ']', '1')}: {style(d.message, '1')}"]
     s = d.span
-    out.append(f"  --> {s.file}:{s.line}:{s.column}")
-    out.extend(_snippet(s, _source_lines(sources, s.file), style))
+    width = max(len(str(sp.line)) for sp in (s, *(rel for _, rel in d.related)))
+    pad = " " * width
+    out.append(f"{pad}--> {s.file}:{s.line}:{s.column}")
+    out.extend(_snippet(s, _source_lines(sources, s.file), style, width=width))
     for label, rel in d.related:
-        out.append(f"  ::: {rel.file}:{rel.line}:{rel.column}")
-        out.extend(_snippet(rel, _source_lines(sources, rel.file), style, label))
+        out.append(f"{pad}::: {rel.file}:{rel.line}:{rel.column}")
+        out.extend(_snippet(rel, _source_lines(sources, rel.file), style, label, width))
     for note in d.notes:
-        out.append(f"  = note: {note}")
+        out.append(f"{pad} = note: {note}")
     if d.help:
-        out.append(f"  = {style('help', '1;32')}: {d.help}")
+        out.append(f"{pad} = {style('help', '1;32')}: {d.help}")
     return out
 
 

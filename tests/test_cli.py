@@ -156,3 +156,10 @@ def test_color_on_tty_only_without_no_color(monkeypatch) -> None:
     assert use_color(Tty())
     monkeypatch.setenv("NO_COLOR", "1")
     assert not use_color(Tty())
+
+
+def test_text_gutter_is_one_width_per_diagnostic() -> None:
+    out = run("validate", str(CASES / "ALN601_over_capacity.yaml")).output
+    lines = out.splitlines()
+    assert " 6 |   sdr:" in lines[3] and lines[7].startswith("16 |")
+    assert all(line.startswith(("   |", "   =")) for line in (lines[2], lines[4], lines[9]))
