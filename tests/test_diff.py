@@ -398,7 +398,7 @@ def test_reworded_comments_are_docs_by_section(tmp_path: Path) -> None:
 
 
 def test_comments_inside_quotes_are_not_comments() -> None:
-    from alignctl.compiler.diff import _comment_of
+    from alignctl.compiler.diff.comments import _comment_of
 
     assert _comment_of("  when: 'url contains \"#x\"'  # real") == "real"
     assert _comment_of("  label: C# developers") is None

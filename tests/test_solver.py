@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alignctl.compiler import ir, solver
+from alignctl.compiler import bounds, ir, solver
 from alignctl.compiler.solver import NO, UNKNOWN, YES, Context
 from alignctl.compiler.typecheck import Env, check
 from alignctl.policy.diagnostics import Span
@@ -382,7 +382,7 @@ def test_fit_bounds_contain_every_lead(data) -> None:
                    when=data.draw(conditions(lead0, 1, scores=False))) for i in range(n)]
     model = _model("fit", rules, data.draw(st.none() | st.integers(-10, 60)),
                    data.draw(st.none() | st.integers(-40, 10)))
-    lo, hi = solver.model_bounds(model)
+    lo, hi = bounds.model_bounds(model)
     for lead in [lead0, *data.draw(st.lists(leads(), max_size=6))]:
         assert lo <= fit_score(model, lead) <= hi
 
@@ -394,7 +394,7 @@ def test_fit_bounds_see_exclusive_bands() -> None:
              _rule(3, "fit", 20, when="employees >= 1000"),
              _rule(4, "fit", -30, when='email endswith "@gmail.com"'),
              _rule(5, "fit", 50, when="employees > 5 and employees < 3")]
-    b = solver.bounds_of(_model("fit", rules))
+    b = bounds.bounds_of(_model("fit", rules))
     assert (b.lo, b.hi) == (-30, 45)
     assert [r for r, _ in b.hi_parts] == ["r0", "r2"]
 
@@ -447,7 +447,7 @@ def test_engagement_bounds_contain_every_lead(data) -> None:
     model = _model("engagement", rules, data.draw(st.none() | st.integers(-10, 80)),
                    data.draw(st.none() | st.integers(-40, 10)),
                    data.draw(st.none() | st.integers(1, 60)))
-    lo, hi = solver.model_bounds(model)
+    lo, hi = bounds.model_bounds(model)
     for events in data.draw(st.lists(occurrences, min_size=1, max_size=5)):
         assert lo - 1e-9 <= engagement_score(model, events) <= hi + 1e-9
 
@@ -457,7 +457,7 @@ def test_engagement_bounds_follow_max_once_and_cap() -> None:
              _rule(1, "engagement", 40, on="form_submit", once=True),
              _rule(2, "engagement", -50, on="webinar", once=True),
              _rule(3, "engagement", 5, on="page_view", where='url == "/" and url != "/"')]
-    assert solver.model_bounds(_model("engagement", rules)) == (-50, 70)
-    assert solver.model_bounds(_model("engagement", rules, cap=60, low=-10)) == (-10, 60)
+    assert bounds.model_bounds(_model("engagement", rules)) == (-50, 70)
+    assert bounds.model_bounds(_model("engagement", rules, cap=60, low=-10)) == (-10, 60)
     unbounded = [*rules, _rule(4, "engagement", 1, on="webinar")]
-    assert solver.model_bounds(_model("engagement", unbounded)) == (-50, math.inf)
+    assert bounds.model_bounds(_model("engagement", unbounded)) == (-50, math.inf)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from alignctl.compiler import solver
+from alignctl.compiler import bounds, solver
 from alignctl.compiler.checks.scoring import number, score_compare
 from alignctl.compiler.ir import Policy, Stage
 from alignctl.policy.diagnostics import Diagnostic, make
@@ -114,7 +114,7 @@ def _grade_floor(node: Expr, ctx: solver.Context) -> tuple[str, float, bool] | N
 def _reachable(policy: Policy, model: str, value: float, strict: bool) -> bool:
     """False for a floor no lead reaches (ALN401 or ALN403 reports it)."""
     m = policy.models.get(model)
-    b = solver.score_bounds(policy) if model == "score" else solver.bounds_of(m) if m else None
+    b = bounds.score_bounds(policy) if model == "score" else bounds.bounds_of(m) if m else None
     return b is None or b.hi > value or (b.hi == value and not strict)
 
 

@@ -1,6 +1,6 @@
 """Checks: scoring models and the thresholds on their scores (ALN401-ALN405).
 
-Score bounds come from `compiler.solver`: the most and least a lead can score on each model,
+Score bounds come from `compiler.bounds`: the most and least a lead can score on each model,
 given which rules can fire together, `max`, `once`, `cap` and `min`. Where a bound is unknown
 (infinite), nothing is reported.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from alignctl.compiler import solver
+from alignctl.compiler import bounds, solver
 from alignctl.compiler.ir import Condition, Model, Policy, Rule
 from alignctl.policy.diagnostics import Diagnostic, Span, make
 from alignctl.policy.expr import children
@@ -43,7 +43,7 @@ def _parts(parts: tuple[tuple[str, float], ...], name: str) -> str:
     return _sum(parts, name == "score")
 
 
-def most_note(name: str, b: solver.Bounds) -> tuple[str, ...]:
+def most_note(name: str, b: bounds.Bounds) -> tuple[str, ...]:
     """`the most a lead can score on fit is 35 (20 + 15)`, naming a cap when it bites."""
     head = f"the most a lead can score {_subject(name)} is {number(b.hi)}"
     if b.hi < b.raw_hi:
@@ -56,7 +56,7 @@ def most_note(name: str, b: solver.Bounds) -> tuple[str, ...]:
     return (f"{head} ({_parts(b.hi_parts, name)})", *tail)
 
 
-def least_note(name: str, b: solver.Bounds) -> tuple[str, ...]:
+def least_note(name: str, b: bounds.Bounds) -> tuple[str, ...]:
     """`the least a lead can score on fit is -30 (rule free_email)`, naming `min` when it bites."""
     head = f"the least a lead can score {_subject(name)} is {number(b.lo)}"
     if b.lo > b.raw_lo:
@@ -91,7 +91,7 @@ def score_compare(node: Expr) -> tuple[Ref, str, float] | None:
     return None
 
 
-def _beyond(op: str, value: float, b: solver.Bounds) -> str | None:
+def _beyond(op: str, value: float, b: bounds.Bounds) -> str | None:
     """Which bound keeps `score op value` from ever holding: "hi", "lo" or None."""
     if (op in (">=", "==") and b.hi < value) or (op == ">" and b.hi <= value):
         return "hi"
@@ -102,7 +102,7 @@ def _beyond(op: str, value: float, b: solver.Bounds) -> str | None:
 
 def _threshold(cond: Condition, node: Compare, policy: Policy) -> Diagnostic | None:
     ref, op, value = score_compare(node)
-    b = solver.ref_bounds(ref, policy)
+    b = bounds.ref_bounds(ref, policy)
     side = _beyond(op, value, b) if b is not None else None
     if side is None:
         return None
@@ -160,7 +160,7 @@ def _misordered(model: Model) -> Iterator[tuple[str, Diagnostic]]:
 
 
 def _unreachable_grades(model: Model, skip: set[str]) -> Iterator[Diagnostic]:
-    b = solver.bounds_of(model)
+    b = bounds.bounds_of(model)
     for grade, (lo, hi) in solver.grade_bands(model.grades)[:-1]:
         if grade in skip:
             continue
@@ -190,7 +190,7 @@ def check_grades(policy: Policy) -> Iterator[Diagnostic]:
 
 def _unbounded(rule: Rule, model: Model) -> bool:
     return (rule.points > 0 and rule.max is None and not rule.once and model.cap is None
-            and model.half_life is None and solver.can_fire(rule))
+            and model.half_life is None and bounds.can_fire(rule))
 
 
 def check_unbounded_rules(policy: Policy) -> Iterator[Diagnostic]:
@@ -222,7 +222,7 @@ def check_pointless_models(policy: Policy) -> Iterator[Diagnostic]:
         what = _no_points(model)
         if what is not None:
             yield make("ALN405", f"every rule of model `{model.id}` {what}", model.loc.span,
-                       notes=most_note(model.id, solver.bounds_of(model)),
+                       notes=most_note(model.id, bounds.bounds_of(model)),
                        help="give the rules that mark a good lead positive points")
 
 
