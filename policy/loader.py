@@ -153,49 +153,42 @@ def _check_include_path(rel, path, root_dir, stack, at, sink) -> Path | None:
     return target
 
 
-def _merge(doc: RawDocument, into: dict, sub: dict, sink: Sink) -> None:
+def _adopt(into: dict, into_pos: MapPos, sub_pos: MapPos, key, value) -> None:
+    """Move one entry, with its positions, from an included mapping into the merged one."""
+    into[key] = value
+    into_pos.keys[key] = sub_pos.keys[key]
+    into_pos.values[key] = sub_pos.values[key]
+
+
+def _merge(doc: RawDocument, into: dict, sub: dict, sink: Sink, prefix: str = "") -> None:
+    """Merge an included file's sections (or, with `prefix`, one nested section) into `into`."""
     into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
     for key, value in sub.items():
+        current = into.get(key)
         if key not in into:
-            into[key] = value
-            into_pos.keys[key] = sub_pos.keys[key]
-            into_pos.values[key] = sub_pos.values[key]
-        elif key in ID_SECTIONS and isinstance(into[key], dict) and isinstance(value, dict):
-            _merge_ids(doc, key, into[key], value, sink)
-        elif key in NESTED_ID_SECTIONS and isinstance(into[key], dict) and isinstance(value, dict):
-            _merge_nested(doc, key, into[key], value, sink)
+            _adopt(into, into_pos, sub_pos, key, value)
+        elif not (isinstance(current, dict) and isinstance(value, dict)):
+            _conflict(prefix + key, into_pos.keys[key], sub_pos.keys[key], sink)
+        elif (not prefix and key in ID_SECTIONS) or NESTED_ID_SECTIONS.get(prefix[:-1]) == key:
+            _merge_ids(doc, key, current, value, sink)
+        elif not prefix and key in NESTED_ID_SECTIONS:
+            _merge(doc, current, value, sink, prefix=f"{key}.")
         else:
-            _conflict(key, into_pos.keys[key], sub_pos.keys[key], sink)
+            _conflict(prefix + key, into_pos.keys[key], sub_pos.keys[key], sink)
 
 
 def _merge_ids(doc: RawDocument, section: str, into: dict, sub: dict, sink: Sink) -> None:
     into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
     for ident, value in sub.items():
-        if ident in into:
-            first = into_pos.keys[ident]
-            sink.add(make(
-                "ALN102",
-                f"{section} id `{ident}` is defined twice (first in {first.file}:{first.line})",
-                sub_pos.keys[ident], related=(("first defined here", first),),
-                help="rename one of them or remove the copy"))
+        if ident not in into:
+            _adopt(into, into_pos, sub_pos, ident, value)
             continue
-        into[ident] = value
-        into_pos.keys[ident] = sub_pos.keys[ident]
-        into_pos.values[ident] = sub_pos.values[ident]
-
-
-def _merge_nested(doc: RawDocument, section: str, into: dict, sub: dict, sink: Sink) -> None:
-    inner = NESTED_ID_SECTIONS[section]
-    into_pos, sub_pos = doc.pos.of(into), doc.pos.of(sub)
-    for key, value in sub.items():
-        if key not in into:
-            into[key] = value
-            into_pos.keys[key] = sub_pos.keys[key]
-            into_pos.values[key] = sub_pos.values[key]
-        elif key == inner and isinstance(into[key], dict) and isinstance(value, dict):
-            _merge_ids(doc, inner, into[key], value, sink)
-        else:
-            _conflict(f"{section}.{key}", into_pos.keys[key], sub_pos.keys[key], sink)
+        first = into_pos.keys[ident]
+        sink.add(make(
+            "ALN102",
+            f"{section} id `{ident}` is defined twice (first in {first.file}:{first.line})",
+            sub_pos.keys[ident], related=(("first defined here", first),),
+            help="rename one of them or remove the copy"))
 
 
 def _conflict(key: str, first: Span, second: Span, sink: Sink) -> None:
