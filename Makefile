@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXAMPLE := examples/acme-saas/alignment.yaml
 OUT    := build/acme-saas
 
-.PHONY: demo test lint bench venv clean docs
+.PHONY: demo test test-spark lint bench venv clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/alignctl validate $(EXAMPLE)
+	$(BIN)/alignctl build $(EXAMPLE) --target all --out $(OUT)
+	$(BIN)/alignctl score $(EXAMPLE) --leads examples/data/leads.csv \
+	    --events examples/data/events.csv --as-of 2025-01-01T00:00:00 --out $(OUT)/scores.csv
 	@echo
-	@echo "Validated $(EXAMPLE)."
+	@echo "Validated $(EXAMPLE); generated files are in $(OUT)/:"
+	@echo "  $(OUT)/crm/      CRM field specs (Salesforce, HubSpot, EspoCRM)"
+	@echo "  $(OUT)/scoring/  scoring.json, SQL per dialect, dbt package, mautic.json"
+	@echo "  $(OUT)/docs/     Markdown docs and html/index.html"
+	@echo "  $(OUT)/scores.csv  the bundled synthetic leads, scored"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,6 +39,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate_speed.py
+	$(BIN)/python bench/large_policy.py
+	$(BIN)/python bench/scoring_speed.py
+
+test-spark: $(STAMP)
+	$(BIN)/python -m pip install -q "pyspark>=3.5"
+	ALIGNCTL_SPARK=1 $(BIN)/python -m pytest -m spark tests/test_scoring_spark.py
 
 docs: $(STAMP)
 	$(BIN)/python -m alignctl.docs_gen

@@ -16,6 +16,7 @@ COMMANDS = {
     "schema": "schema",
     "build": "build",
     "plan": "plan",
+    "score": "score",
     "diff": "diff",
     "test": "test",
     "explain": "explain",

@@ -23,6 +23,7 @@ from .typecheck import Env, check
 
 LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+EVENT_COLUMNS = ("lead_id", "event", "occurred_at")
 BUILTINS = {"accepted": BOOLEAN, "days_in_stage": NUMBER, "recycle_count": INTEGER}
 
 
@@ -405,6 +406,26 @@ class Lowerer:
                 self.error("ALN103", f"field `{fid}` clashes with the generated field "
                            f"`{fid}` ({generated[fid]})", f.loc.span,
                            help="rename the field; alignctl creates and maintains this one")
+        if "lead" in models:
+            self.error("ALN103", "model `lead` would name its score `lead_score`, the total of "
+                       "all models", models["lead"].loc.span, help="rename the model")
+
+    def event_columns(self, events) -> None:
+        """ALN103: the scoring input has one `events` column per property name."""
+        seen: dict[str, tuple[str, ir.Property]] = {}
+        for event in events.values():
+            for prop in event.properties.values():
+                if prop.id in EVENT_COLUMNS:
+                    self.error("ALN103", f"property `{prop.id}` clashes with the `{prop.id}` "
+                               "column every event has", prop.loc.span, help="rename the property")
+                first = seen.setdefault(prop.id, (event.id, prop))
+                if first[1].etype != prop.etype:
+                    self.error(
+                        "ALN103", f"property `{prop.id}` is {prop.type} on `{event.id}` but "
+                        f"{first[1].type} on `{first[0]}`", prop.loc.span,
+                        related=((f"on `{first[0]}`", first[1].loc.span),),
+                        notes=("events share one column per property name in the scoring input",),
+                        help="give the two properties different names, or the same type")
 
     def lower(self) -> ir.Policy:
         teams = self.teams()
@@ -417,6 +438,7 @@ class Lowerer:
         disq = self.disqualification(stage_ids, fields)
         handoffs = self.handoffs(stage_ids, disq.reasons if disq else {})
         self.generated_clashes(fields, models, stages, handoffs, disq)
+        self.event_columns(events)
         policy = ir.Policy(self.meta(), teams, fields, events, terms, models, stages, handoffs,
                            disq, self.plan(stage_ids), self.targets(), self.severity(),
                            tuple(self.doc.sources))
@@ -433,7 +455,8 @@ def lower(doc: RawDocument, sink: Sink) -> ir.Policy:
 
 def generated_fields(models, stages, handoffs, disq) -> dict[str, str]:
     """Ids of the CRM fields the crm target generates (TARGETS.md), with what each holds."""
-    out = {"lifecycle_stage": "the funnel stage", "owner_team": "the owning team",
+    out = {"lead_id": "the lead's key in the scoring input", "stage": "the current stage",
+           "lifecycle_stage": "the funnel stage", "owner_team": "the owning team",
            "lead_score": "the total score", "recycle_on": "the recycle date",
            "recycle_count": "the recycle count",
            "disqualification_reason": "the disqualification reason"}

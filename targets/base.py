@@ -21,6 +21,15 @@ BUILTINS: Mapping[str, str] = {
 }
 
 
+class TargetError(Exception):
+    """The policy asks a target for something it cannot make; `attr` is where (a Targets
+    attribute such as "scoring"), so the build can point at it like any other diagnostic."""
+
+    def __init__(self, message: str, attr: str = "", help: str | None = None) -> None:
+        super().__init__(message)
+        self.attr, self.help = attr, help
+
+
 class Target:
     """A build target: `emit(policy)` returns {relative posix path: bytes}."""
 

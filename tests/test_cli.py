@@ -163,3 +163,15 @@ def test_text_gutter_is_one_width_per_diagnostic() -> None:
     lines = out.splitlines()
     assert " 6 |   sdr:" in lines[3] and lines[7].startswith("16 |")
     assert all(line.startswith(("   |", "   =")) for line in (lines[2], lines[4], lines[9]))
+
+
+def test_build_refuses_an_unknown_dialect_with_a_located_error(tmp_path: Path) -> None:
+    policy = tmp_path / "alignment.yaml"
+    text = EXAMPLES[0].read_text().replace("dialects: [duckdb,", "dialects: [duckdbb,", 1)
+    assert text != EXAMPLES[0].read_text()
+    policy.write_text(text)
+    result = run("build", str(policy), "--target", "scoring", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "error[ALN101]: unknown SQL dialect `duckdbb`" in result.output
+    assert "did you mean `duckdb`?" in result.output
+    assert not (tmp_path / "out" / "scoring").exists()

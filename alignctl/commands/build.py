@@ -40,6 +40,9 @@ def command(policy: str, targets: tuple[str, ...], out: str) -> None:
         try:
             files = target.emit(result.policy)
             final = write_target(Path(out), name, files)
+        except base.TargetError as exc:
+            _report_target_error(result, exc)
+            sys.exit(EXIT_FAIL)
         except UnsafePath as exc:
             click.echo(f"alignctl: target `{name}` failed: {exc}", err=True)
             sys.exit(EXIT_FAIL)
@@ -60,3 +63,13 @@ def _expand(targets: tuple[str, ...], known: dict[str, str]) -> list[str]:
             if name not in names:
                 names.append(name)
     return names
+
+
+def _report_target_error(result, exc) -> None:
+    """A target's refusal, printed like a validate diagnostic at the policy's `targets` entry."""
+    from alignctl.policy.diagnostics import make
+    from alignctl.render import render
+
+    loc = result.policy.targets.loc
+    diag = make("ALN101", str(exc), loc.of(exc.attr) if exc.attr else loc.span, help=exc.help)
+    click.echo(render("text", [diag], result.sources), err=True, nl=False)
