@@ -27,7 +27,7 @@ from alignctl.schemas import load_schema
 from alignctl.targets import crm, salesforce, sf_formula
 from alignctl.targets.sf_formula import Column, Inexpressible
 
-from .conftest import EXAMPLES, VENDOR
+from .conftest import EXAMPLES, vendor_file
 
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 SF_FIELDS = "salesforce/force-app/main/default/objects/Lead/fields"
@@ -120,9 +120,7 @@ def builds(tmp_path_factory) -> dict[str, dict[str, bytes]]:
 @pytest.fixture(scope="module")
 def sf_validation(builds, tmp_path_factory) -> tuple[int, str, int]:
     """Write every build's salesforce/ and run the vendor validator once over all of them."""
-    script = VENDOR / "salesforce" / "validate_metadata.py"
-    if not script.is_file():
-        pytest.skip("../shared/vendor/salesforce is not available")
+    script = vendor_file("salesforce/validate_metadata.py")
     tmp = tmp_path_factory.mktemp("sfdx")
     dirs, count = [], 0
     for case, files in builds.items():
@@ -206,7 +204,7 @@ def test_xml_declaration_namespace_and_provenance(builds):
 
 
 def test_hubspot_bodies_validate(builds):
-    schema = json.loads((VENDOR / "hubspot" / "property-create.schema.json").read_text("utf-8"))
+    schema = json.loads(vendor_file("hubspot/property-create.schema.json").read_text("utf-8"))
     group_schema = {"type": "object", "required": ["inputs"], "properties": {"inputs": {
         "type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["name", "label", "displayOrder"],
