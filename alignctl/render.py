@@ -48,7 +48,7 @@ def _snippet(span: Span, lines: list[str], style: _Style, label: str = "",
              width: int = 1) -> list[str]:
     if not 1 <= span.line <= len(lines):
         return []
-    text = lines[span.line - 1].rstrip("\r").expandtabs(1)
+    text = printable(lines[span.line - 1].rstrip("\r").expandtabs(1))
     gutter = " " * width
     start = max(span.column - 1, 0)
     end = span.end_column - 1 if span.end_line == span.line else len(text)
@@ -57,9 +57,18 @@ def _snippet(span: Span, lines: list[str], style: _Style, label: str = "",
     return [f"{gutter} |", f"{span.line:>{width}} | {text}", f"{gutter} | {style(caret, '1;36')}"]
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if c != 0x09}
+
+
+def printable(text: str) -> str:
+    """Policy text can hold control characters (`"\\e[2J"` is valid YAML): never let them
+    reach a terminal."""
+    return text.translate(_CONTROL)
+
+
 def _text_one(d: Diagnostic, sources: Mapping[str, str], style: _Style) -> list[str]:
     sev = style(d.severity.value, _SEV_COLOR.get(d.severity, "1"))
-    out = [f"{sev}{style('[' + d.code + ']', '1')}: {style(d.message, '1')}"]
+    out = [f"{sev}{style('[' + d.code + ']', '1')}: {style(printable(d.message), '1')}"]
     s = d.span
     width = max(len(str(sp.line)) for sp in (s, *(rel for _, rel in d.related)))
     pad = " " * width
@@ -69,9 +78,9 @@ def _text_one(d: Diagnostic, sources: Mapping[str, str], style: _Style) -> list[
         out.append(f"{pad}::: {rel.file}:{rel.line}:{rel.column}")
         out.extend(_snippet(rel, _source_lines(sources, rel.file), style, label, width))
     for note in d.notes:
-        out.append(f"{pad} = note: {note}")
+        out.append(f"{pad} = note: {printable(note)}")
     if d.help:
-        out.append(f"{pad} = {style('help', '1;32')}: {d.help}")
+        out.append(f"{pad} = {style('help', '1;32')}: {printable(d.help)}")
     return out
 
 

@@ -151,3 +151,14 @@ def test_whole_pipeline_never_raises(tmp_path_factory, parts: list[str]) -> None
     path = tmp_path_factory.mktemp("fuzz") / "alignment.yaml"
     path.write_text("policy: { name: T, version: 1.0.0, period: week }\n" + "".join(parts))
     check_policy(path)
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path: Path) -> None:
+    from alignctl.render import render_text
+
+    path = tmp_path / "esc.yaml"
+    path.write_text('policy: { name: T, version: 1.0.0, period: week }\n"\\e[2Jx\\x9b": 1\n')
+    result = check_policy(path)
+    text = render_text(result.diagnostics, result.sources)
+    assert "\x1b" not in text and "\x9b" not in text
+    assert "\\x1b[2Jx\\x9b" in text
