@@ -320,14 +320,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-MD_SPECIAL = frozenset("\\`*_{}[]()<>#|!~&$")
-
-
-def md(text: str) -> str:
-    """A policy string as inline Markdown text: one line, every syntax character escaped."""
-    return "".join("\\" + c if c in MD_SPECIAL else c for c in one_line(text))
-
-
 def clip(text: str, limit: int) -> str:
     """`text` cut to at most `limit` characters, marked with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

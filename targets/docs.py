@@ -18,6 +18,7 @@ from alignctl.policy import english
 from alignctl.policy.expr_ast import BoolOp
 
 from .base import Target
+from .markdown import md
 
 TEMPLATES = Path(__file__).parent / "templates" / "docs"
 MARKDOWN_FILES = ("README.md", "glossary.md", "funnel.md", "scoring.md", "sla.md")
@@ -59,7 +60,7 @@ def _environment(*, html: bool) -> Any:
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=html,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
-    env.filters.update(md=md_escape, mermaid=mermaid_escape, mermaid_id=mermaid_id,
+    env.filters.update(md=md, mermaid=mermaid_escape, mermaid_id=mermaid_id,
                        sentence=sentence,
                        num=figure, pct=percent, clip=clip)
     return env
@@ -69,20 +70,6 @@ def _render(env: Any, template: str, view: View) -> bytes:
     text = env.get_template(template).render(v=view)
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     return ("\n".join(lines).strip("\n") + "\n").encode("utf-8")
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>#|~&$])")
-_MD_LEADING = re.compile(r"^(\d+)([.)])|^([-+=])")
-
-
-def md_escape(value: Any) -> str:
-    """Policy text as inert inline Markdown: one line, every markup character escaped."""
-    text = _MD_SPECIAL.sub(r"\\\g<1>", re.sub(r"\s+", " ", str(value)))
-    return _MD_LEADING.sub(_escape_leading, text)
-
-
-def _escape_leading(m: re.Match) -> str:
-    return f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}"
 
 
 def mermaid_escape(value: Any) -> str:

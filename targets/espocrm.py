@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .crm import CrmField, CrmSpec, dump_json, md, one_line, policy_stamp, statuses
+from .crm import CrmField, CrmSpec, dump_json, one_line, policy_stamp, statuses
+from .markdown import md
 
 ROOT = "custom/Espo/Custom/Resources"
 TYPES: Mapping[str, dict] = {

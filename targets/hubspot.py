@@ -11,7 +11,8 @@ from alignctl.policy.english import duration_in_words, event_to_english, policy_
 from alignctl.policy.expr import children
 from alignctl.policy.expr_ast import Expr, StrMatch
 
-from .crm import NO_GRADE, CrmField, CrmSpec, dump_json, md, one_line, policy_stamp, refs
+from .crm import NO_GRADE, CrmField, CrmSpec, dump_json, one_line, policy_stamp, refs
+from .markdown import md
 
 OBJECT_TYPE = "contacts"
 TYPES: Mapping[str, tuple[str, str]] = {

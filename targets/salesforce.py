@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from alignctl.compiler import ir
 
 from . import sf_formula
-from .crm import CrmField, CrmSpec, Statuses, clip, dump_json, md, one_line, policy_stamp, statuses
+from .crm import CrmField, CrmSpec, Statuses, clip, dump_json, one_line, policy_stamp, statuses
+from .markdown import md
 
 NS = "http://soap.sforce.com/2006/04/metadata"
 API_VERSION = "43.0"

@@ -14,7 +14,8 @@ from markupsafe import escape
 from alignctl.api import check_policy
 from alignctl.compiler import ir
 from alignctl.targets import base
-from alignctl.targets.docs import DocsTarget, md_escape, mermaid_escape
+from alignctl.targets.docs import DocsTarget, mermaid_escape
+from alignctl.targets.markdown import md as md_escape
 
 from .conftest import EXAMPLES
 
