@@ -93,6 +93,7 @@ class Team:
 class EnumValue:
     id: str
     label: str
+    span: Span | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

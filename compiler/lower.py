@@ -33,16 +33,14 @@ def duration(text: str | None) -> ir.Dur | None:
     return ir.Dur(text, int(text[:-1]) * UNITS[text[-1]])
 
 
-def _values(raw: list | dict | None) -> tuple[ir.EnumValue, ...]:
-    out = []
+def _values(raw: list | dict | None, spans=None) -> tuple[ir.EnumValue, ...]:
+    """Enum values from a list of ids / `{id: label}` pairs, or one `{id: label}` mapping."""
     if isinstance(raw, dict):
         raw = [{k: v} for k, v in raw.items()]
-    for v in raw or ():
-        if isinstance(v, dict):
-            (k, label), = v.items()
-            out.append(ir.EnumValue(k, label))
-        else:
-            out.append(ir.EnumValue(v, default_label(v)))
+    out = []
+    for i, v in enumerate(raw or ()):
+        (ident, label), = v.items() if isinstance(v, dict) else ((v, default_label(v)),)
+        out.append(ir.EnumValue(ident, label, spans(i, ident) if spans else None))
     return tuple(out)
 
 
@@ -174,12 +172,21 @@ class Lowerer:
         for fid, f in (self.data.get("fields") or {}).items():
             path = ("fields", fid)
             self.ref("team", f.get("owner"), teams, self.at(path + ("owner",)))
-            values = _values(f.get("values"))
+            values = self.values(path + ("values",))
             self.unique_values(path + ("values",), values)
             out[fid] = ir.Field(fid, f["type"], values, f.get("label") or _label(fid),
                                 f.get("description"), f.get("owner"), f.get("source"),
                                 bool(f.get("required", False)), self.loc(path))
         return out
+
+    def values(self, path: tuple) -> tuple[ir.EnumValue, ...]:
+        """The enum values at `path`, each with the span where it is written."""
+        raw = self.doc.get(path) if path[-1] in self.doc.get(path[:-1]) else None
+        mapping = isinstance(raw, dict)
+
+        def span(i: int, ident: str) -> Span:
+            return self.doc.locate(path + ((ident,) if mapping else (i,)), key=mapping)
+        return _values(raw, span)
 
     def unique_values(self, path: tuple, values) -> None:
         seen: set[str] = set()
@@ -196,7 +203,7 @@ class Lowerer:
             for pid, p in (e.get("properties") or {}).items():
                 ppath = ("events", eid, "properties", pid)
                 spec = {"type": p} if isinstance(p, str) else p
-                values = _values(spec.get("values"))
+                values = self.values(ppath + ("values",)) if isinstance(p, dict) else ()
                 self.unique_values(ppath + ("values",), values)
                 props[pid] = ir.Property(pid, spec["type"], values,
                                          spec.get("label") or _label(pid), self.loc(ppath))

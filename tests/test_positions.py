@@ -41,3 +41,14 @@ def test_term_link_position(tmp_path: Path) -> None:
     path.write_text(HEAD + "    definition: >\n      Any lead that is an\n      [[icpp]] company.\n")
     (d,) = check_policy(path).diagnostics
     assert (d.code, d.span.line, d.span.column) == ("ALN101", 12, 7)
+
+
+def test_enum_values_know_their_lines(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD.replace(
+        "  industry: { type: enum, values: [saas, retail], owner: marketing, source: form }",
+        "  industry:\n    type: enum\n    owner: marketing\n    source: form\n"
+        "    values:\n      - saas\n      - { retail: Retail & shops }") + "    definition: x\n")
+    (industry,) = check_policy(path).policy.fields.values()
+    assert [(v.id, v.label, v.span.line, v.span.column) for v in industry.values] == [
+        ("saas", "SaaS", 11, 9), ("retail", "Retail & shops", 12, 9)]

@@ -137,17 +137,17 @@ def _values_changes(area: str, ident: str, title: str, old: Sequence[ir.EnumValu
     pairs, removed, added = _renames(removed, added, _value_alike)
     for a, b in pairs:
         yield Change(BREAKING, area, f"{ident}.{a.id}", f"{title}: value renamed? `{a.id}` -> "
-                     f"`{b.id}` (records holding `{a.id}` need a migration)", new_span)
+                     f"`{b.id}` (records holding `{a.id}` need a migration)", b.span or new_span)
     for v in removed:
         yield Change(BREAKING, area, f"{ident}.{v.id}", f"{title}: value `{v.id}` removed",
                      new_span if new else old_span, removed=not new)
     for v in added:
         yield Change(BEHAVIOR, area, f"{ident}.{v.id}", f"{title}: value `{v.id}` added",
-                     new_span)
+                     v.span or new_span)
     for a, b in kept:
         if a.label != b.label:
             yield Change(DOCS, area, f"{ident}.{a.id}", f"{title}: value `{a.id}` label "
-                         f"{a.label} -> {b.label}", new_span)
+                         f"{a.label} -> {b.label}", b.span or new_span)
 
 
 def _value_alike(a: ir.EnumValue, b: ir.EnumValue) -> float:
