@@ -133,7 +133,8 @@ def render_sarif(diags: Sequence[Diagnostic]) -> str:
     codes = sorted(CODES)
     rules = [{"id": c, "name": c, "shortDescription": {"text": CODES[c].summary},
               "defaultConfiguration": {"level": CODES[c].severity.value},
-              "helpUri": f"https://alignctl.dev/checks#{c.lower()}"} for c in codes]
+              "help": {"text": f"See docs/checks.md#{c.lower()} in the alignctl repository."}}
+             for c in codes]
     results = []
     for d in diags:
         text = d.message + "".join(f"\nnote: {n}" for n in d.notes)
@@ -150,7 +151,6 @@ def render_sarif(diags: Sequence[Diagnostic]) -> str:
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{"tool": {"driver": {"name": "alignctl", "version": __version__,
-                                      "informationUri": "https://alignctl.dev",
                                       "rules": rules}},
                   "results": results}],
     }

@@ -175,3 +175,12 @@ def test_build_refuses_an_unknown_dialect_with_a_located_error(tmp_path: Path) -
     assert "error[ALN101]: unknown SQL dialect `duckdbb`" in result.output
     assert "did you mean `duckdb`?" in result.output
     assert not (tmp_path / "out" / "scoring").exists()
+
+
+def test_github_action_matches_the_actions_schema() -> None:
+    """action.yml against the GitHub Actions metadata schema check-jsonschema ships."""
+    root = Path(__file__).resolve().parent.parent
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    proc = subprocess.run([str(exe), "--builtin-schema", "vendor.github-actions",
+                           str(root / "action.yml")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
