@@ -296,6 +296,10 @@ def _message(kind: str, error, where: str) -> str:
     if kind == "pattern":
         if error.validator_value.startswith("^[a-z][a-z0-9_]"):
             return f"bad id `{v}` in {where}"
+        if "(m|h|d|w)" in error.validator_value:
+            return f"{where}: `{v}` is not a duration"
+        if error.validator_value.startswith("^(0|[1-9]"):
+            return f"{where}: `{v}` is not a semantic version"
         return f"{where}: `{v}` is not in the expected format"
     if kind in ("minimum", "exclusiveMinimum", "maximum"):
         words = {"minimum": "at least", "exclusiveMinimum": "greater than", "maximum": "at most"}
