@@ -217,10 +217,12 @@ class Lowerer:
             path = ("terms", tid)
             for i, team in enumerate(t.get("approved_by") or ()):
                 self.ref("team", team, self.data["teams"], self.at(path + ("approved_by", i)))
+            loc = self.loc(path)
+            loc.attrs.update({f"aliases.{i}": self.at(path + ("aliases", i))
+                              for i in range(len(t.get("aliases") or ()))})
             out[tid] = ir.Term(tid, t["name"], t["definition"], tuple(t.get("approved_by") or ()),
                                tuple(t.get("aliases") or ()),
-                               self.links(path + ("definition",), t["definition"]),
-                               self.loc(path))
+                               self.links(path + ("definition",), t["definition"]), loc)
         return out
 
     def env(self, fields, events, models=(), grades=None, *, scores: bool = False) -> Env:

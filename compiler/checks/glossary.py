@@ -45,8 +45,8 @@ def check_term_approved(policy: Policy) -> Iterator[Diagnostic]:
 def _names(term: Term) -> Iterator[tuple[str, str, Span]]:
     """(what, text, span) for the term's name and each alias."""
     yield "name", term.name, term.loc.of("name")
-    for alias in term.aliases:
-        yield "alias", alias, term.loc.of("aliases")
+    for i, alias in enumerate(term.aliases):
+        yield "alias", alias, term.loc.attrs.get(f"aliases.{i}", term.loc.of("aliases"))
 
 
 def check_term_names(policy: Policy) -> Iterator[Diagnostic]:
