@@ -345,7 +345,11 @@ def test_json_has_exactly_the_documented_shape(pair) -> None:
     assert set(doc) == {"version", "base", "head", "changes", "new_findings", "summary"}
     assert doc["summary"] == {"breaking": 1, "behavior": 1, "docs": 0}
     for change in doc["changes"]:
-        assert set(change) == {"kind", "area", "id", "summary", "direction", "line"}
+        # CLI.md's keys, plus `file` and `side`: a bare line is ambiguous with includes and
+        # for removals (which point into BASE)
+        assert set(change) == {"kind", "area", "id", "summary", "direction", "line", "file",
+                               "side"}
+        assert change["side"] in ("base", "head") and change["file"].endswith(".yaml")
     assert doc["changes"][0]["kind"] == "breaking"
     assert doc["head"]["name"] == "Acme Analytics revenue SLA"
 

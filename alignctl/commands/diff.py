@@ -190,7 +190,9 @@ def render_json(report: Report) -> str:
         "base": report.base.header(),
         "head": report.head.header(),
         "changes": [{"kind": c.kind, "area": c.area, "id": c.id, "summary": c.summary,
-                     "direction": c.direction, "line": c.line} for c in report.changes],
+                     "direction": c.direction, "line": c.line,
+                     "file": report.file_of(c), "side": "base" if c.removed else "head"}
+                    for c in report.changes],
         "new_findings": [diagnostic_dict(d) for d in report.new],
         "summary": report.counts(),
     }
