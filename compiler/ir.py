@@ -285,6 +285,7 @@ class Policy:
     targets: Targets
     severity: Mapping[str, str]
     files: tuple[str, ...]
+    severity_loc: Loc | None = None     # attrs: one span per overridden code
 
     @cached_property
     def stage_index(self) -> dict[str, Stage]:

@@ -398,6 +398,11 @@ class Lowerer:
             tuple(docs.get("formats", ("markdown", "html"))),
             self.loc(("targets",)) if "targets" in self.data else ir.Loc(self.doc.locate(())))
 
+    def severity_loc(self) -> ir.Loc | None:
+        if "severity" not in (self.data.get("checks") or {}):
+            return None
+        return self.loc(("checks", "severity"))
+
     def severity(self) -> dict[str, str]:
         sev = ((self.data.get("checks") or {}).get("severity")) or {}
         for code in sev:
@@ -450,7 +455,7 @@ class Lowerer:
         self.event_columns(events)
         policy = ir.Policy(self.meta(), teams, fields, events, terms, models, stages, handoffs,
                            disq, self.plan(stage_ids), self.targets(), self.severity(),
-                           tuple(self.doc.sources))
+                           tuple(self.doc.sources), self.severity_loc())
         self.flush_unknown()
         return policy
 

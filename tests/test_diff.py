@@ -513,3 +513,17 @@ def test_git_outside_a_repository_is_exit_2(tmp_path: Path) -> None:
     shutil.copy(ACME, tmp_path / "alignment.yaml")
     result = run("git:HEAD", "alignment.yaml", cwd=tmp_path)
     assert result.exit_code == 2
+
+
+def test_check_severity_changes_are_behaviour_with_direction(tmp_path) -> None:
+    from alignctl.api import check_policy
+    from alignctl.compiler.diff import diff
+
+    text = EXAMPLES[0].read_text("utf-8")
+    head = tmp_path / "alignment.yaml"
+    head.write_text(text.replace("    ALN704: error ", "    ALN704: warning ", 1)
+                    .replace("checks:\n  severity:\n", "checks:\n  severity:\n    ALN305: error\n", 1))
+    changes = diff(check_policy(EXAMPLES[0]).policy, check_policy(head).policy)
+    got = {(c.kind, c.area, c.id, c.direction) for c in changes if c.area == "policy"}
+    assert got == {("behavior", "policy", "ALN704", "looser"),
+                   ("behavior", "policy", "ALN305", "stricter")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from alignctl.compiler import ir
+from alignctl.policy.codes import CODES
 from alignctl.policy.diagnostics import Span
 from alignctl.policy.english import default_label
 
@@ -264,4 +265,24 @@ def _targets(base: ir.Policy, head: ir.Policy) -> Iterator[Change]:
                          b.loc.of(key))
 
 
-DIFFERS = (_teams, _fields, _events, _terms, _targets)
+# --- check severities ---------------------------------------------------------------------------
+
+_RANK = {"off": 0, "warning": 1, "error": 2}
+
+
+def _severities(base: ir.Policy, head: ir.Policy) -> Iterator[Change]:
+    """`checks.severity` overrides: what makes the policy's own CI fail."""
+    for code in sorted(set(base.severity) | set(head.severity)):
+        x = base.severity.get(code, CODES[code].severity.value)
+        y = head.severity.get(code, CODES[code].severity.value)
+        if x == y:
+            continue
+        in_head = code in head.severity
+        loc = head.severity_loc if in_head else base.severity_loc
+        direction = "stricter" if _RANK[y] > _RANK[x] else "looser"
+        yield Change(BEHAVIOR, "policy", code, f"Check {code} ({CODES[code].summary}): "
+                     f"{x} -> {y} ({direction})", loc.of(code), removed=not in_head,
+                     direction=direction)
+
+
+DIFFERS = (_teams, _fields, _events, _terms, _targets, _severities)
