@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 EXAMPLE := examples/acme-saas/alignment.yaml
 OUT    := build/acme-saas
 
-.PHONY: demo test test-spark lint bench venv clean docs
+.PHONY: demo test test-spark lint bench venv clean docs constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -48,6 +48,10 @@ test-spark: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m alignctl.docs_gen
+
+constraints: $(STAMP)
+	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
+	    | grep -v -i -E '^(alignctl|pyspark|py4j)'; } > constraints.new && mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
