@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -527,6 +528,15 @@ def _number_text(value: int | float) -> str:
 def _quote(value: str) -> str:
     body = value.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + body.replace("\n", "\\n").replace("\t", "\\t") + '"'
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of a tree, parents first, left to right."""
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(reversed(children(node)))
 
 
 def children(e: Expr) -> tuple[Expr, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 
 from alignctl.compiler import ir
-from alignctl.policy.expr import children
+from alignctl.policy.expr import walk
 from alignctl.policy.expr_ast import Expr, Ref
 
 from .base import Target
@@ -249,12 +249,7 @@ def statuses(policy: ir.Policy) -> Statuses:
 
 def refs(expr: Expr) -> Iterator[Ref]:
     """Every resolved name in `expr`, including `days_since(field)` targets."""
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Ref):
-            yield node
-        stack.extend(reversed(children(node)))
+    return (n for n in walk(expr) if isinstance(n, Ref))
 
 
 def _usage(policy: ir.Policy) -> dict[str, dict[str, list[str]]]:

@@ -11,18 +11,13 @@ from collections.abc import Iterator
 
 from alignctl.compiler.ir import Condition, Policy, Stage
 from alignctl.policy.diagnostics import Diagnostic, Span, make
-from alignctl.policy.expr import children
+from alignctl.policy.expr import walk
 from alignctl.policy.expr_ast import Expr, Ref
 
 
 def field_refs(expr: Expr) -> Iterator[Ref]:
     """Every reference to a lead field in `expr`, left to right."""
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, Ref) and node.kind == "field":
-            yield node
-        todo.extend(reversed(children(node)))
+    return (n for n in walk(expr) if isinstance(n, Ref) and n.kind == "field")
 
 
 def _conditions(policy: Policy) -> Iterator[tuple[str, Condition]]:

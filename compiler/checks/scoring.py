@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from alignctl.compiler import bounds, solver
 from alignctl.compiler.ir import Condition, Model, Policy, Rule
 from alignctl.policy.diagnostics import Diagnostic, Span, make
-from alignctl.policy.expr import children
+from alignctl.policy.expr import walk
 from alignctl.policy.expr_ast import Compare, Expr, Num, Ref
 
 SCORES = ("model", "score")
@@ -69,15 +69,6 @@ def least_note(name: str, b: bounds.Bounds) -> tuple[str, ...]:
 
 
 # --- ALN401 -------------------------------------------------------------------------------------
-
-def walk(expr: Expr) -> Iterator[Expr]:
-    """Every node of a tree, parents first."""
-    todo = [expr]
-    while todo:
-        node = todo.pop()
-        yield node
-        todo.extend(reversed(children(node)))
-
 
 def score_compare(node: Expr) -> tuple[Ref, str, float] | None:
     """`fit >= 60` (or `60 <= fit`) as (the score reference, operator, number)."""
