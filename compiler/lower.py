@@ -12,8 +12,8 @@ from collections import defaultdict
 from alignctl.policy.codes import CODES
 from alignctl.policy.diagnostics import Sink, Span, did_you_mean, make
 from alignctl.policy.english import default_label
-from alignctl.policy.expr import SyntaxProblem, parse
-from alignctl.policy.expr_ast import BOOLEAN, INTEGER, NUMBER
+from alignctl.policy.expr import SyntaxProblem, parse, walk
+from alignctl.policy.expr_ast import BOOLEAN, INTEGER, NUMBER, Ref
 from alignctl.policy.loader import RawDocument
 from alignctl.policy.textpos import SourceText, locator
 from alignctl.policy.yamlpos import MapPos, Scalar, span_of
@@ -483,4 +483,8 @@ def generated_fields(models, stages, handoffs, disq) -> dict[str, str]:
     for h in handoffs:
         out[f"{h.to_stage}_accept_due_at"] = f"when {h.to_stage} acceptance is due"
         out[f"{h.to_stage}_accepted"] = f"whether {h.to_stage} was accepted"
+    for s in stages:  # an entry reading `accepted` needs the checkbox even without a handoff
+        if s.entry is not None and any(isinstance(n, Ref) and n.name == "accepted"
+                                       and n.kind == "builtin" for n in walk(s.entry.expr)):
+            out[f"{s.id}_accepted"] = f"whether {s.id} was accepted"
     return out
