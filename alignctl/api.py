@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +42,11 @@ class Result:
         return not self.errors and not (strict and self.warnings)
 
 
-def check_policy(path: str | Path, *, run_checks: bool = True) -> Result:
+def check_policy(path: str | Path, *, run_checks: bool = True,
+                 texts: Mapping[str, str] | None = None) -> Result:
     """Load, schema-check, lower and check the policy at `path`.
+
+    `texts` maps absolute file paths to text that replaces the file's (unsaved editor buffers).
 
     Raises OSError only when the root file itself cannot be read (a usage problem, exit 2).
     The garbage collector is paused meanwhile: the pipeline builds a large acyclic heap that
@@ -51,15 +55,15 @@ def check_policy(path: str | Path, *, run_checks: bool = True) -> Result:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _check_policy(path, run_checks)
+        return _check_policy(path, run_checks, texts)
     finally:
         if enabled:
             gc.enable()
 
 
-def _check_policy(path: str | Path, run_checks: bool) -> Result:
+def _check_policy(path: str | Path, run_checks: bool, texts: Mapping[str, str] | None) -> Result:
     sink = Sink()
-    doc = read_policy(path, sink)
+    doc = read_policy(path, sink, texts)
     if doc is None or doc.data is None:
         if doc is not None and not sink.items and doc.data is None:
             from alignctl.policy.diagnostics import Span, make

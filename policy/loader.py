@@ -7,6 +7,7 @@ policy's directory, may not form a cycle, and only id mappings may be split acro
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,24 +70,39 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_policy(path: str | Path, sink: Sink) -> RawDocument | None:
-    """Load the policy at `path` with its includes; None when nothing usable could be read."""
+def read_policy(path: str | Path, sink: Sink,
+                texts: Mapping[str, str] | None = None) -> RawDocument | None:
+    """Load the policy at `path` with its includes; None when nothing usable could be read.
+
+    `texts` maps absolute file paths to text read instead of the file (an editor's unsaved
+    buffers, for `alignctl lsp`); a path in it need not exist on disk.
+    """
     path = Path(path)
     root_dir = path.resolve().parent
     name = display_path(path)
     doc = RawDocument(None, PosIndex(), name, None)
-    data = _load_file(path, name, doc, sink, None)
+    texts = texts or {}
+    data = _load_file(path, name, doc, sink, None, texts)
     if data is None:
         return doc if doc.sources else None
     doc.data, doc.root_span = data
     if isinstance(doc.data, dict):
-        _resolve_includes(doc, doc.data, path, root_dir, [path.resolve()], sink)
+        _resolve_includes(doc, doc.data, path, root_dir, [path.resolve()], sink, texts)
     return doc
 
 
-def _load_file(path: Path, name: str, doc: RawDocument, sink: Sink, at: Span | None):
+def _override(path: Path, texts: Mapping[str, str]) -> str | None:
+    if not texts:
+        return None
+    found = texts.get(os.path.abspath(path))
+    return found if found is not None else texts.get(str(path.resolve()))
+
+
+def _load_file(path: Path, name: str, doc: RawDocument, sink: Sink, at: Span | None,
+               texts: Mapping[str, str]):
     try:
-        raw = path.read_bytes()
+        override = _override(path, texts)
+        raw = path.read_bytes() if override is None else override.encode("utf-8")
     except OSError as exc:
         if at is None:
             raise
@@ -102,7 +118,8 @@ def _load_file(path: Path, name: str, doc: RawDocument, sink: Sink, at: Span | N
     return value, span
 
 
-def _resolve_includes(doc, data: dict, path: Path, root_dir: Path, stack: list[Path], sink: Sink):
+def _resolve_includes(doc, data: dict, path: Path, root_dir: Path, stack: list[Path], sink: Sink,
+                      texts: Mapping[str, str]):
     includes = data.pop("include", None)
     if includes is None:
         return
@@ -119,18 +136,18 @@ def _resolve_includes(doc, data: dict, path: Path, root_dir: Path, stack: list[P
         if target is None:
             continue
         name = display_path(target)
-        if not target.is_file():
+        if not target.is_file() and _override(target, texts) is None:
             sink.add(make("ALN005", f"included file `{rel}` does not exist", at,
                           notes=(f"looked for {name}",)))
             continue
-        loaded = _load_file(target, name, doc, sink, at)
+        loaded = _load_file(target, name, doc, sink, at, texts)
         if loaded is None:
             continue
         sub, sub_span = loaded
         if not isinstance(sub, dict):
             sink.add(make("ALN005", f"included file `{rel}` must be a mapping of sections", sub_span))
             continue
-        _resolve_includes(doc, sub, target, root_dir, [*stack, target.resolve()], sink)
+        _resolve_includes(doc, sub, target, root_dir, [*stack, target.resolve()], sink, texts)
         _merge(doc, data, sub, sink)
 
 
