@@ -87,6 +87,7 @@ class _Reader:
         self.need_expect = need_expect
         self.pos = PosIndex()
         self.columns = lead_columns(policy)
+        self.names: dict | None = None
 
     # positions
     def key_span(self, node: Any, key: Any) -> Span:
@@ -165,14 +166,35 @@ class _Reader:
         lead = node.get("lead", {}) or {}
         if not self.mapping(lead, "`lead`", self.value_span(node, "lead")):
             return {}
+        held = self.lead_keys(lead)
+        if held is None:
+            return {}
         for key, value in lead.items():
-            kind = self.columns.get(key)
-            if kind is None:
+            column = held.get(key)
+            if column is None:
                 self.error("ALN101", f"`{key}` is not a field of the policy",
                            self.key_span(lead, key), did_you_mean(str(key), self.columns))
             else:
-                self.enum_value(lead, key, value, self.enum_values(key))
-        return dict(lead)
+                self.enum_value(lead, key, value, self.enum_values(column))
+        return {held[k]: v for k, v in lead.items() if k in held}
+
+    def lead_keys(self, lead: dict) -> dict[Any, str] | None:
+        """key of `lead` -> the policy column it holds: its id, or a name the crm build gives
+        it on a platform (`NumberOfEmployees`), see `alignctl.columns`. None when two keys
+        claim one column (reported once, as ALN102)."""
+        from alignctl.columns import ColumnError, known_names, resolve
+
+        keys = [k for k in lead if isinstance(k, str)]
+        if all(k in self.columns for k in keys):
+            return {k: k for k in keys}
+        if self.names is None:
+            self.names = known_names(self.policy)
+        try:
+            held = resolve(self.policy, keys, self.columns, what="`lead`", names=self.names)
+        except ColumnError as exc:
+            self.error("ALN102", str(exc), self.key_span(lead, keys[0]))
+            return None
+        return {header: column for column, header in held.items()}
 
     def enum_values(self, key: str) -> tuple[str, ...]:
         if key == "stage":

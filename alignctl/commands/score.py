@@ -17,7 +17,6 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", "
 DUCK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "currency": "DOUBLE", "percent": "DOUBLE",
               "boolean": "BOOLEAN", "date": "DATE", "datetime": "TIMESTAMPTZ"}
 OPTIONAL = {"stage"}                  # a lead without a stage starts at the first one
-ALIASES = {"stage": "lifecycle_stage"}  # the CRM target's name for the current stage
 
 
 class InputError(Exception):
@@ -34,8 +33,11 @@ class InputError(Exception):
               help="Score as of this ISO timestamp (UTC unless it has an offset). Default: now.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False),
               help="Write scored leads here (.csv or .parquet). Default: CSV on stdout.")
+@click.option("--columns", "columns_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="YAML or JSON mapping of policy column to input column, for names the "
+                   "policy's CRM build does not give (`employees: Headcount`).")
 def command(policy: str, leads_file: str, events_file: str, as_of: str | None,
-            out: str | None) -> None:
+            out: str | None, columns_file: str | None) -> None:
     """Score leads with POLICY's scoring, in embedded DuckDB.
 
     \b
@@ -44,18 +46,24 @@ def command(policy: str, leads_file: str, events_file: str, as_of: str | None,
       alignctl score examples/acme-saas/alignment.yaml \\
           --leads examples/data/leads.csv --events examples/data/events.csv --as-of 2025-01-01
 
+    Lead columns may use the policy's ids or the names the policy's `crm` build gives them
+    (`Id`, `NumberOfEmployees`, `Mql_Entered_At__c`, `numemployees`), in any case, so a Data
+    Loader or HubSpot export goes in unchanged.
+
     Output columns: lead_id, <model>_score..., lead_score, fit_grade, stage. Exit status: 0 scored,
     1 the policy has errors, 2 an input or output file cannot be used.
     """
     result = require_valid(policy)
     emit_diagnostics(result, "text", quiet_ok=True)
+    from alignctl.columns import ColumnError, Columns, read_mapping
     from alignctl.targets.scoring_model import build
 
     try:
         when = parse_as_of(as_of)
         out_format = output_format(out)
-        run(build(result.policy), Path(leads_file), Path(events_file), when, out, out_format)
-    except InputError as exc:
+        run(build(result.policy), Path(leads_file), Path(events_file), when, out, out_format,
+            Columns(result.policy, read_mapping(columns_file)))
+    except (InputError, ColumnError) as exc:
         click.echo(f"alignctl: {exc}", err=True)
         sys.exit(EXIT_USAGE)
 
@@ -84,7 +92,8 @@ def output_format(out: str | None) -> str:
 # --- DuckDB ----------------------------------------------------------------------------------
 
 
-def run(doc: dict, leads: Path, events: Path, as_of: datetime, out: str | None, fmt: str) -> None:
+def run(doc: dict, leads: Path, events: Path, as_of: datetime, out: str | None, fmt: str,
+        columns=None) -> None:
     import duckdb
 
     con = duckdb.connect()
@@ -92,7 +101,7 @@ def run(doc: dict, leads: Path, events: Path, as_of: datetime, out: str | None, 
     con.execute("SET enable_progress_bar = true")           # tracked for Progress ...
     con.execute("SET enable_progress_bar_print = false")    # ... never drawn over our output
     try:
-        load(con, doc, leads, events, as_of)
+        load(con, doc, leads, events, as_of, columns)
         with Progress(con, show_progress(leads, events)):
             write(con, scoring_sql(doc), out, fmt)
     except duckdb.Error as exc:
@@ -101,13 +110,17 @@ def run(doc: dict, leads: Path, events: Path, as_of: datetime, out: str | None, 
         con.close()
 
 
-def load(con, doc: dict, leads: Path, events: Path, as_of: datetime) -> None:
-    """Views `leads` and `events` with the policy's column types, and `scoring_params`."""
+def load(con, doc: dict, leads: Path, events: Path, as_of: datetime, columns=None) -> None:
+    """Views `leads` and `events` with the policy's column types, and `scoring_params`.
+    Lead columns are found by `columns` (an `alignctl.columns.Columns`) when given."""
     for name, path in (("leads", leads), ("events", events)):
         raw = read(con, path, name)
         raw.create_view(f"raw_{name}")
-        columns = dict(zip(raw.columns, raw.dtypes, strict=True))
-        con.execute(typed_view(name, doc["inputs"][name], columns, path))
+        types = dict(zip(raw.columns, raw.dtypes, strict=True))
+        spec = doc["inputs"][name]
+        found = (columns.find(types, spec, what=f"--{name} `{path}`")
+                 if columns is not None and name == "leads" else None)
+        con.execute(typed_view(name, spec, types, path, found))
     con.execute("CREATE TABLE scoring_params (as_of TIMESTAMP)")
     con.execute("INSERT INTO scoring_params VALUES (?)", [as_of])
 
@@ -127,19 +140,23 @@ def read(con, path: Path, name: str):
                          f"{first_line(exc)}") from None
 
 
-def typed_view(name: str, spec: dict, columns: dict, path: Path) -> str:
-    """CREATE VIEW name AS SELECT CAST(...) for each column the scoring reads."""
+def typed_view(name: str, spec: dict, columns: dict, path: Path,
+               found: dict[str, str] | None = None) -> str:
+    """CREATE VIEW name AS SELECT CAST(...) for each column the scoring reads; `found` maps a
+    spec column to its input column (default: the same name, in any case)."""
     from sqlglot import exp
 
-    lower = {c.lower(): c for c in columns}
-    found = {c: lower.get(c.lower()) or lower.get(ALIASES.get(c, "")) for c in spec}
+    have = list(columns)
+    if found is None:
+        lower = {c.lower(): c for c in have}
+        found = {c: lower[c.lower()] for c in spec if c.lower() in lower}
     columns = {c: (src, columns[src]) for c, src in found.items() if src}
     missing = [c for c in spec if c not in columns and c not in OPTIONAL]
     if missing:
         raise InputError(f"--{name} `{path}` lacks column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(missing)} (the policy's scoring reads "
                          f"{'them' if len(missing) > 1 else 'it'}); it has: "
-                         f"{', '.join(lower.values()) or 'no columns'}")
+                         f"{', '.join(have) or 'no columns'}")
     select = [cast_column(c, s["type"], *columns.get(c, (c, ""))) for c, s in spec.items()]
     query = exp.select(*select).from_(f"raw_{name}")
     return f"CREATE VIEW {name} AS {query.sql('duckdb')}"
