@@ -124,14 +124,26 @@ class PolicyServer(LanguageServer):
 
     def remember(self, a: Analysis) -> None:
         with self.lock:
+            good = self.last_good.get(a.root)
+            if a.index is not None and (good is None or good.stamp <= a.stamp):
+                self.last_good[a.root] = a
             old = self.analyses.get(a.root)
             if old is not None and old.stamp > a.stamp:
                 return
             self.analyses[a.root] = a
-            if a.index is not None:
-                self.last_good[a.root] = a
             for f in a.files():
                 self.root_of.setdefault(f, a.root)
+
+    def vocabulary(self, root: str) -> Analysis:
+        """The newest analysis whose YAML loaded (completion's names); when no buffer state
+        has loaded yet, the files as saved on disk."""
+        good = self.last_good.get(root)
+        if good is None:
+            good = analyze(root, {}, ())
+            if good.index is not None:
+                with self.lock:
+                    self.last_good.setdefault(root, good)
+        return good
 
     def analysis(self, root: str) -> Analysis:
         """The analysis of `root` for the buffers as they are now (computed if stale)."""
@@ -404,7 +416,7 @@ def complete(ls: PolicyServer, params: T.CompletionParams) -> T.CompletionList |
     if found is None:
         return None
     a, name, _ = found
-    good = ls.last_good.get(a.root, a)
+    good = ls.vocabulary(a.root)
     doc = ls.workspace.get_text_document(params.text_document.uri)
     lines = doc.source.split("\n")
     pos = ls.workspace.position_codec.position_from_client_units(
