@@ -367,3 +367,53 @@ async def test_quick_fix_from_did_you_mean(client, tmp_path):
     fixed = apply(text, [e])
     client.text_document_did_change(full_change(uri, 2, fixed))
     await diagnostics(client, uri, lambda ds: not any(d.code == "ALN202" for d in ds))
+
+
+# --- the rest ------------------------------------------------------------------------------------
+
+async def test_hover_model_and_team(client, tmp_path):
+    policy = copy_example(tmp_path, "acme-saas") / "alignment.yaml"
+    text = policy.read_text()
+    uri = open_file(client, policy)
+    model = await hover_at(client, uri, pos(text, "and engagement >= 40", offset=6))
+    assert "**model** `engagement`" in model and "scores from" in model and "cap: 100" in model
+    team = await hover_at(client, uri, pos(text, "  sdr:\n", offset=3))
+    assert "**team** `sdr`" in team and "6 reps" in team and "120 leads per week" in team
+    assert "owns stages `sal`" in team
+
+
+async def test_document_symbols(client, tmp_path):
+    policy = copy_example(tmp_path, "acme-saas") / "alignment.yaml"
+    uri = open_file(client, policy)
+    symbols = await ask(client.text_document_document_symbol_async(T.DocumentSymbolParams(
+        text_document=T.TextDocumentIdentifier(uri=uri))))
+    by_kind = {(s.name, s.kind) for s in symbols}
+    assert {("industry", T.SymbolKind.Field), ("page_view", T.SymbolKind.Event),
+            ("mql", T.SymbolKind.Class), ("icp", T.SymbolKind.String),
+            ("engagement", T.SymbolKind.Namespace), ("pricing_page", T.SymbolKind.Function),
+            ("sdr", T.SymbolKind.Module)} <= by_kind
+
+
+async def test_prepare_rename_explains_what_cannot_be_renamed(client, tmp_path):
+    policy = copy_example(tmp_path, "acme-saas") / "alignment.yaml"
+    text = policy.read_text()
+    uri = open_file(client, policy)
+    ok = await ask(client.text_document_prepare_rename_async(T.PrepareRenameParams(
+        text_document=T.TextDocumentIdentifier(uri=uri), position=pos(text, "[[icp]]", offset=3))))
+    assert ok.placeholder == "icp" and line_text(text, ok.range) == "icp"
+    with pytest.raises(Exception, match="nothing to rename here"):
+        await ask(client.text_document_prepare_rename_async(T.PrepareRenameParams(
+            text_document=T.TextDocumentIdentifier(uri=uri),
+            position=pos(text, "name: Acme Analytics", offset=8))))
+
+
+async def test_other_yaml_files_are_left_alone(client, tmp_path):
+    other = tmp_path / "workflow.yaml"
+    other.write_text("on: push\njobs: {build: {runs-on: ubuntu-latest}}\n")
+    uri = open_file(client, other)
+    assert await ask(client.text_document_hover_async(T.HoverParams(
+        text_document=T.TextDocumentIdentifier(uri=uri), position=T.Position(0, 1)))) is None
+    # a policy opened afterwards still gets its diagnostics: the server did not stall
+    policy = copy_example(tmp_path, "northwind-smb") / "alignment.yaml"
+    await diagnostics(client, open_file(client, policy))
+    assert uri not in client.diagnostics
