@@ -417,3 +417,22 @@ async def test_other_yaml_files_are_left_alone(client, tmp_path):
     policy = copy_example(tmp_path, "northwind-smb") / "alignment.yaml"
     await diagnostics(client, open_file(client, policy))
     assert uri not in client.diagnostics
+
+
+async def test_a_file_open_before_it_is_included(client, tmp_path):
+    folder = copy_example(tmp_path, "northwind-smb")
+    extra = folder / "partners.yaml"
+    extra.write_text("terms:\n  partner_lead:\n    name: Partner lead\n"
+                     "    definition: A [[lead]] a partner sent us.\n"
+                     "    approved_by: [marketing, sales]\n")
+    x_uri = open_file(client, extra)
+    at = pos(extra.read_text(), "[[lead]]", offset=3)
+    assert await ask(client.text_document_hover_async(T.HoverParams(
+        text_document=T.TextDocumentIdentifier(uri=x_uri), position=at))) is None
+    policy = folder / "alignment.yaml"
+    text = policy.read_text()
+    uri = open_file(client, policy)
+    client.text_document_did_change(full_change(
+        uri, 2, text.replace("include: [glossary.yaml]", "include: [glossary.yaml, partners.yaml]")))
+    await diagnostics(client, x_uri)
+    assert "**term** `lead`" in await hover_at(client, x_uri, at)

@@ -72,6 +72,7 @@ class PolicyServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}     # root -> newest analysis
         self.last_good: dict[str, Analysis] = {}    # root -> newest one whose YAML loaded
         self.root_of: dict[str, str] = {}           # file -> root
+        self.orphans: set[str] = set()              # YAML files no nearby policy includes
         self.published: dict[str, set[str]] = {}    # root -> files given diagnostics
         self.dirty: set[str] = set()
         self.busy = False
@@ -116,10 +117,13 @@ class PolicyServer(LanguageServer):
         if is_root_text(path, text):
             self.root_of[path] = path
             return path
+        if path in self.orphans:    # not searched again on every keystroke in, say, a CI file
+            return None
         for root in candidate_roots(path, self.folders()):
             a = self.analysis(root)
             if path in a.names:
                 return root
+        self.orphans.add(path)
         return None
 
     def remember(self, a: Analysis) -> None:
@@ -133,6 +137,7 @@ class PolicyServer(LanguageServer):
             self.analyses[a.root] = a
             for f in a.files():
                 self.root_of.setdefault(f, a.root)
+                self.orphans.discard(f)
 
     def vocabulary(self, root: str) -> Analysis:
         """The newest analysis whose YAML loaded (completion's names); when no buffer state
@@ -293,6 +298,7 @@ def did_change(ls: PolicyServer, params: T.DidChangeTextDocumentParams) -> None:
 @server.feature(T.TEXT_DOCUMENT_DID_SAVE)
 @_guard
 def did_save(ls: PolicyServer, params: T.DidSaveTextDocumentParams) -> None:
+    ls.orphans.clear()      # the saved file may be a policy that now includes one of them
     ls.changed(params.text_document.uri)
 
 
@@ -306,6 +312,7 @@ def did_close(ls: PolicyServer, params: T.DidCloseTextDocumentParams) -> None:
 @_guard
 def watched(ls: PolicyServer, params: T.DidChangeWatchedFilesParams) -> None:
     ls.generation += 1
+    ls.orphans.clear()
     for change in params.changes:
         path = os.path.normpath(to_fs_path(change.uri) or "")
         if path in ls.root_of:
