@@ -189,6 +189,10 @@ async def test_hover(client, tmp_path):
     rule = await hover_at(client, uri, pos(text, "id: pricing_page", offset=5))
     assert "**rule** `pricing_page` of model `engagement`" in rule
     assert "+10 points" in rule and "scores at most 100" in rule
+    value = await hover_at(client, uri, pos(text, 'form == "free_trial"', offset=12))
+    assert value.startswith("**value** `free_trial` of `form_submit.form`")
+    saas = await hover_at(client, uri, pos(text, '["saas", "fintech", "ecommerce"]', offset=2))
+    assert saas.startswith("**value** `saas` of `industry` — Software and SaaS")
     code = await hover_at(client, uri, pos(text, "check ALN803", offset=7, comments=True))
     assert code.startswith("**ALN803**") and "checks.md#aln803" in code
 

@@ -150,7 +150,7 @@ def _value(a: Analysis, sym: Sym) -> str | None:
     if v is None:
         return None
     label = f" — {v.label}" if v.label != v.id else ""
-    return f"**value** `{v.id}`{label} of `{owner}`" + _uses(a, sym)
+    return f"**value** `{v.id}` of `{owner}`{label}" + _uses(a, sym)
 
 
 def _event(a: Analysis, sym: Sym) -> str | None:
