@@ -6,6 +6,7 @@ would be logged and swallowed by the server, so the end-to-end tests would not s
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from hypothesis import HealthCheck, given, settings
@@ -40,10 +41,8 @@ def exercise(root: str, text: str, probes: list[tuple[int, int]]) -> None:
         if occ is None:
             continue
         hover_symbol(a, occ, None)
-        try:
+        with contextlib.suppress(RenameError):
             rename_edits(a, renameable(a, occ), "renamed_id")
-        except RenameError:
-            pass
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
