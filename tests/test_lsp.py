@@ -347,6 +347,14 @@ async def test_completion(client, tmp_path):
     assert stages[:3] == ["inquiry", "mql", "sal"]
     teams = await labels_at(client, uri, pos(text, "    owner: sdr\n", offset=11))
     assert set(teams) == {"marketing", "sdr", "ae"}
+    terms = await labels_at(client, uri, pos(text, "[[icp]] lead", offset=2))
+    assert {"icp", "lead", "mql", "customer"} <= set(terms)
+    events = await labels_at(client, uri, pos(text, "on: webinar_attended", offset=4))
+    assert {"page_view", "webinar_attended", "unsubscribe"} <= set(events)
+    reasons = await labels_at(client, uri, pos(text, "reject_reasons: [bad_fit", offset=17))
+    assert {"bad_fit", "not_ready", "lost_deal"} <= set(reasons)
+    dates = await labels_at(client, uri, pos(text, "before: contract_renewal_date", offset=8))
+    assert set(dates) == {"discovery_call_date", "contract_renewal_date", "first_touch_at"}
 
 
 async def test_completion_while_typing_a_new_condition(client, tmp_path):
@@ -446,3 +454,19 @@ async def test_a_file_open_before_it_is_included(client, tmp_path):
         uri, 2, text.replace("include: [glossary.yaml]", "include: [glossary.yaml, partners.yaml]")))
     await diagnostics(client, x_uri)
     assert "**term** `lead`" in await hover_at(client, x_uri, at)
+
+
+async def test_quick_fix_in_an_included_file(client, tmp_path):
+    folder = copy_example(tmp_path, "northwind-smb")
+    glossary = folder / "glossary.yaml"
+    text = glossary.read_text().replace("approved_by: [marketing, sales]",
+                                        "approved_by: [marketing, saless]", 1)
+    uri = open_file(client, glossary, text)
+    found = await diagnostics(client, uri, lambda ds: any(d.code == "ALN101" for d in ds))
+    d = next(d for d in found if d.code == "ALN101")
+    actions = await ask(client.text_document_code_action_async(T.CodeActionParams(
+        text_document=T.TextDocumentIdentifier(uri=uri), range=d.range,
+        context=T.CodeActionContext(diagnostics=[d]))))
+    (action,) = actions
+    (e,) = action.edit.changes[uri]
+    assert line_text(text, e.range) == "saless" and e.new_text == "sales"
