@@ -263,7 +263,8 @@ def _model(a: Analysis, sym: Sym) -> str | None:
     if m.half_life:
         lines.append(f"- decay: half-life {m.half_life.text}")
     if m.grades:
-        lines.append("- grades: " + ", ".join(f"{g} >= {t}" for g, t in m.grades))
+        lines.append("- grades: " + ", ".join(f"{g} >= {t}" for g, t in m.grades)
+                     + " (conditions read it as `grade`; below the last: D)")
     return "\n".join(lines) + _uses(a, sym)
 
 
