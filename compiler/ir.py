@@ -16,7 +16,7 @@ from alignctl.policy.expr_ast import Expr, Type, field_type
 PERIOD_WEEKS = {"week": 1.0, "month": 52 / 12, "quarter": 13.0}
 
 
-SALESFORCE_API_VERSION = "64.0"     # the default `targets.crm.salesforce.api_version`
+SALESFORCE_API_VERSION = "68.0"     # Winter '27, current; `targets.crm.salesforce.api_version`
 
 
 @dataclass(frozen=True)

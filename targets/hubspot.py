@@ -187,7 +187,7 @@ def lifecycle_mapping(spec: CrmSpec, names: Mapping[str, str]) -> dict:
     return {"_policy": policy_stamp(spec.policy), "object_type": OBJECT_TYPE,
             "property": "lifecyclestage", "stage_property": stage_field,
             "mapped": mapped, "unmapped": unmapped,
-            "statuses": [{"status": v, stage_field or "lifecycle_stage": hs}
+            "statuses": [{"status": v, "value": hs}
                          for v, hs in lead_status_values(st).items()],
             "deal_stages": [{"stage": sid, "label": label} for sid, label in st.later]}
 

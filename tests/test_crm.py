@@ -254,8 +254,24 @@ def test_hubspot_bodies_validate(builds):
         jsonschema.validate(props, schema, cls=jsonschema.Draft202012Validator)
         jsonschema.validate(groups, group_schema)
         assert {p["groupName"] for p in props["inputs"]} <= {g["name"] for g in groups["inputs"]}
+        if "hubspot/deal-properties.json" in files:
+            deals = json.loads(files["hubspot/deal-properties.json"])
+            jsonschema.validate(deals, schema, cls=jsonschema.Draft202012Validator)
+            jsonschema.validate(json.loads(files["hubspot/deal-property-groups.json"]),
+                                group_schema)
+        if "hubspot/lead-status.json" in files:
+            options = {"type": "object", "required": ["options"], "additionalProperties": False,
+                       "properties": {"options": {"type": "array", "minItems": 1,
+                                                  "items": schema["$defs"]["OptionInput"]}}}
+            status = json.loads(files["hubspot/lead-status.json"])
+            jsonschema.validate(status, options, cls=jsonschema.Draft202012Validator)
+            values = [o["value"] for o in status["options"]]
+            assert values[:8] == ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED",
+                                  "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING"]
+            assert len(values) == len(set(values))
         checked += 1
     assert checked == len(builds)
+    assert "hubspot/deal-properties.json" in builds["acme-saas"]
 
 
 def _statuses(data: bytes) -> tuple[list[str], list[str]]:
@@ -339,10 +355,19 @@ def test_lead_process_and_status_mapping(builds):
     assert {r["old_value"]: r["new_value"] for r in rows}["Closed - Converted"] == "sql"
     package = files["salesforce/manifest/package.xml"].decode()
     assert "<members>Lead.Lead_Process</members>" in package
-    assert "<version>64.0</version>" in package
-    assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "64.0"
+    assert "<version>68.0</version>" in package
+    assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "68.0"
     readme = files["salesforce/README.md"].decode()
     assert "status-mapping.csv" in readme and "sf data upsert bulk" in readme
+
+
+def test_salesforce_api_version_is_configurable(tmp_path):
+    doc = policy_doc()
+    doc["targets"]["crm"]["salesforce"] = {"api_version": "62.0"}
+    files = emit_doc(tmp_path, doc)
+    assert "<version>62.0</version>" in files["salesforce/manifest/package.xml"].decode()
+    assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "62.0"
+    assert "API version 62.0 " in files["salesforce/README.md"].decode()
 
 
 def test_fields_after_conversion_are_the_opportunitys(builds):
