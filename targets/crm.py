@@ -137,7 +137,9 @@ def _bind_generated(policy: ir.Policy, fields: list[CrmField]) -> list[CrmField]
     for f in fields:
         if f.generated and f.role == "stage_entered_at" and f.subject in later:
             f = replace(f, object=OPPORTUNITY)
-        wanted = GENERATED_BINDINGS.get(f.role, {}) if f.generated else {}
+        wanted = dict(GENERATED_BINDINGS.get(f.role, {})) if f.generated else {}
+        if f.generated:
+            wanted.update(_platform_bindings(policy, f))
         pairs = []
         for p, name in sorted(wanted.items()):
             obj = bindings.platform_object(policy, p, LEAD)
@@ -149,6 +151,18 @@ def _bind_generated(policy: ir.Policy, fields: list[CrmField]) -> list[CrmField]
 
 
 _LEAD_OBJECTS = ("Lead", "contacts")
+
+
+def _platform_bindings(policy: ir.Policy, f: CrmField) -> dict[str, str]:
+    """Bindings a platform module knows for a generated field (`generated_binding`): HubSpot's
+    lifecycle stage dates."""
+    out = {}
+    for p in PLATFORMS:
+        hook = getattr(platform(p), "generated_binding", None)
+        name = hook(policy, f) if hook else None
+        if name:
+            out[p] = name
+    return out
 
 
 def after_conversion(policy: ir.Policy) -> list[str]:

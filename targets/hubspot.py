@@ -168,11 +168,9 @@ def lifecycle_value(stage: ir.Stage) -> str | None:
     return SYNONYMS.get(_key(stage.id)) or SYNONYMS.get(_key(stage.label))
 
 
-def lifecycle_mapping(spec: CrmSpec, names: Mapping[str, str]) -> dict:
-    """Stages onto HubSpot's default `lifecyclestage` values, where the names match and the
-    order is kept (HubSpot moves a contact's lifecycle stage forward only)."""
+def _lifecycle(policy: ir.Policy) -> tuple[list[dict], list[dict]]:
     mapped, unmapped, furthest = [], [], -1
-    for s in spec.policy.stages:
+    for s in policy.stages:
         value = lifecycle_value(s)
         rank = LIFECYCLE.index(value) if value else -1
         if value is None or rank < furthest:
@@ -182,6 +180,40 @@ def lifecycle_mapping(spec: CrmSpec, names: Mapping[str, str]) -> dict:
             continue
         furthest = rank
         mapped.append({"stage": s.id, "label": s.label, "lifecyclestage": value})
+    return mapped, unmapped
+
+
+def lifecycle_values(policy: ir.Policy) -> dict[str, str]:
+    """stage id -> `lifecyclestage` value, for the stages lifecycle-mapping.json maps."""
+    return {m["stage"]: m["lifecyclestage"] for m in _lifecycle(policy)[0]}
+
+
+def generated_binding(policy: ir.Policy, f: CrmField) -> str | None:
+    """HubSpot's own property for a generated field: the date a contact first entered a
+    lifecycle stage (`hs_lifecyclestage_<value>_date`, which HubSpot sets) is the entry time of
+    the first stage mapped onto that value, unless recycled leads can enter the stage again
+    (HubSpot keeps the first date, where the stage time must restart)."""
+    if f.role != "stage_entered_at" or f.object != LEAD or _reentered(policy, f.subject):
+        return None
+    values = lifecycle_values(policy)
+    value = values.get(f.subject or "")
+    first = next((sid for sid, v in values.items() if v == value), None)
+    return f"hs_lifecyclestage_{value}_date" if value and first == f.subject else None
+
+
+def _reentered(policy: ir.Policy, stage_id: str | None) -> bool:
+    """Whether a recycled lead can enter `stage_id` again: it is at or after a recycle target."""
+    d = policy.disqualification
+    targets = [policy.stage(r.recycle.to) for r in (d.reasons.values() if d else ())
+               if r.recycle and r.recycle.to and policy.stage(r.recycle.to)]
+    stage = policy.stage(stage_id or "")
+    return stage is None or any(t.index <= stage.index for t in targets)
+
+
+def lifecycle_mapping(spec: CrmSpec, names: Mapping[str, str]) -> dict:
+    """Stages onto HubSpot's default `lifecyclestage` values, where the names match and the
+    order is kept (HubSpot moves a contact's lifecycle stage forward only)."""
+    mapped, unmapped = _lifecycle(spec.policy)
     stage_field = names.get("lifecycle_stage")
     st = statuses(spec.policy)
     return {"_policy": policy_stamp(spec.policy), "object_type": OBJECT_TYPE,

@@ -221,6 +221,8 @@ def test_fields_json_validates_and_records_usage(builds):
                                                       "hubspot": "hs_lead_status",
                                                       "espocrm": "status"}
     assert fields["employees"]["api_names"]["hubspot"] == "employees"    # crm: {hubspot: false}
+    # recycled leads re-enter every stage from inquiry: HubSpot's first-entry dates cannot hold it
+    assert fields["mql_entered_at"]["api_names"]["hubspot"] == "mql_entered_at"
     assert "hubspot" not in fields["employees"]["bound"]
 
 
@@ -359,6 +361,19 @@ def test_lead_process_and_status_mapping(builds):
     assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "68.0"
     readme = files["salesforce/README.md"].decode()
     assert "status-mapping.csv" in readme and "sf data upsert bulk" in readme
+
+
+def test_hubspot_lifecycle_dates_are_the_stage_times_when_no_lead_comes_back(tmp_path):
+    doc = policy_doc()
+    del doc["disqualification"]
+    for h in doc["handoffs"]:
+        h.pop("reject_reasons", None)
+    names = {f["id"]: f["api_names"]["hubspot"]
+             for f in json.loads(emit_doc(tmp_path, doc)["fields.json"])["fields"]}
+    assert names["inquiry_entered_at"] == "hs_lifecyclestage_lead_date"
+    assert names["mql_entered_at"] == "hs_lifecyclestage_marketingqualifiedlead_date"
+    assert names["won_entered_at"] == "hs_lifecyclestage_customer_date"
+    assert names["sal_entered_at"] == "sal_entered_at"       # HubSpot has no such stage
 
 
 def test_salesforce_api_version_is_configurable(tmp_path):
