@@ -16,6 +16,9 @@ from alignctl.policy.expr_ast import Expr, Type, field_type
 PERIOD_WEEKS = {"week": 1.0, "month": 52 / 12, "quarter": 13.0}
 
 
+SALESFORCE_API_VERSION = "68.0"     # Winter '27, current; `targets.crm.salesforce.api_version`
+
+
 @dataclass(frozen=True)
 class Loc:
     """Where a node was written: its own span (the id key or list item) and its attributes'."""
@@ -107,6 +110,9 @@ class Field:
     source: str | None
     required: bool
     loc: Loc
+    # `crm:` per platform: the platform field it is (a name), or None for `false` (create one)
+    crm: tuple[tuple[str, str | None], ...] = ()
+    crm_loc: Loc | None = field(default=None, compare=False)
 
     @property
     def etype(self) -> Type:
@@ -268,6 +274,8 @@ class Targets:
     scoring_dialects: tuple[str, ...]
     docs_formats: tuple[str, ...]
     loc: Loc
+    crm_convert_at: str | None = None       # the stage that converts the lead (lead convert)
+    salesforce_api_version: str = SALESFORCE_API_VERSION
 
 
 @dataclass(frozen=True)

@@ -174,9 +174,12 @@ class Lowerer:
             self.ref("team", f.get("owner"), teams, self.at(path + ("owner",)))
             values = self.values(path + ("values",))
             self.unique_values(path + ("values",), values)
+            crm = f.get("crm")
             out[fid] = ir.Field(fid, f["type"], values, f.get("label") or _label(fid),
                                 f.get("description"), f.get("owner"), f.get("source"),
-                                bool(f.get("required", False)), self.loc(path))
+                                bool(f.get("required", False)), self.loc(path),
+                                tuple((p, n or None) for p, n in (crm or {}).items()),
+                                self.loc(path + ("crm",)) if crm is not None else None)
         return out
 
     def values(self, path: tuple) -> tuple[ir.EnumValue, ...]:
@@ -388,15 +391,21 @@ class Lowerer:
                        dict(p.get("conversion") or {}), dict(p.get("commitments") or {}),
                        ir.Loc(self.doc.locate(("plan",), key=True), attrs))
 
-    def targets(self) -> ir.Targets:
+    def targets(self, stage_ids=()) -> ir.Targets:
         t = self.data.get("targets") or {}
         crm, scoring, docs = t.get("crm") or {}, t.get("scoring") or {}, t.get("docs") or {}
+        convert_at = crm.get("convert_at")
+        if convert_at is not None:
+            self.ref("stage", convert_at, stage_ids, self.at(("targets", "crm", "convert_at")))
+        sf = crm.get("salesforce") or {}
         return ir.Targets(
             tuple(crm.get("platforms", ("salesforce", "hubspot", "espocrm"))),
             crm.get("object", "Lead"), crm.get("prefix", ""),
             tuple(scoring.get("dialects", ("duckdb", "postgres", "snowflake", "bigquery", "spark"))),
             tuple(docs.get("formats", ("markdown", "html"))),
-            self.loc(("targets",)) if "targets" in self.data else ir.Loc(self.doc.locate(())))
+            self.loc(("targets",)) if "targets" in self.data else ir.Loc(self.doc.locate(())),
+            convert_at if convert_at in stage_ids else None,
+            sf.get("api_version", ir.SALESFORCE_API_VERSION))
 
     def severity_loc(self) -> ir.Loc | None:
         if "severity" not in (self.data.get("checks") or {}):
@@ -454,7 +463,7 @@ class Lowerer:
         self.generated_clashes(fields, models, stages, handoffs, disq)
         self.event_columns(events)
         policy = ir.Policy(self.meta(), teams, fields, events, terms, models, stages, handoffs,
-                           disq, self.plan(stage_ids), self.targets(), self.severity(),
+                           disq, self.plan(stage_ids), self.targets(stage_ids), self.severity(),
                            tuple(self.doc.sources), self.severity_loc())
         self.flush_unknown()
         return policy

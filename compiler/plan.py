@@ -116,10 +116,23 @@ def money(value: float, currency: str | None) -> str:
     return f"{num(value)} {currency}" if currency else num(value)
 
 
+# A stage id that ends in one of these is an adjective ("sales ready"): people count its leads.
+ADJECTIVES = frozenset({"ready", "new", "open", "won", "lost", "active", "hot", "warm", "cold",
+                        "nurture", "nurturing"})
+
+
 def noun(stage_id: str, count: float = 2) -> str:
-    """How a person counts leads at a stage: `1 MQL`, `400 MQLs`, `1,600 inquiries`."""
+    """How a person counts leads at a stage: `1 MQL`, `400 MQLs`, `1,600 inquiries`,
+    `12 sales ready leads`."""
     words = stage_id.upper() if stage_id in ACRONYMS else stage_id.replace("_", " ")
+    if _adjective(words):
+        words += " lead"
     return words if round(count, 2) == 1 else plural(words)
+
+
+def _adjective(words: str) -> bool:
+    last = words.rsplit(" ", 1)[-1]
+    return not words.isupper() and (last in ADJECTIVES or last.endswith("ed"))
 
 
 def plural(words: str) -> str:

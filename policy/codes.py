@@ -38,6 +38,8 @@ _TABLE: list[tuple[str, Severity, str, str]] = [
     ("ALN101", E, "unknown reference: team, field, event, property, stage, model, term link, reason", "References and types"),
     ("ALN102", E, "id defined twice (stages, rules, or across included files)", "References and types"),
     ("ALN103", E, "a field whose id is taken by a field the CRM target generates", "References and types"),
+    ("ALN110", E, "a `crm:` binding that does not fit: unknown platform field, a type it cannot hold, or two fields bound to one", "References and types"),
+    ("ALN111", W, "a field that looks like a platform's standard field but is not bound to it (both would exist)", "References and types"),
     ("ALN201", E, "type mismatch in an expression", "References and types"),
     ("ALN202", E, "enum value not among the field's values", "References and types"),
     ("ALN203", E, "a condition that is not boolean where one is needed", "References and types"),

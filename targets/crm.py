@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 
-from alignctl.compiler import ir
+from alignctl.compiler import bindings, ir
+from alignctl.compiler.bindings import LEAD, OPPORTUNITY, Binding
+from alignctl.policy.english import ACRONYMS
 from alignctl.policy.expr import walk
 from alignctl.policy.expr_ast import Expr, Ref
 
@@ -53,6 +55,12 @@ class CrmField:
     role: str = "field"
     subject: str | None = None
     usage: Usage = field(default_factory=Usage)
+    object: str = LEAD                                  # lead | opportunity (after conversion)
+    bindings: tuple[tuple[str, Binding], ...] = ()      # platform -> the existing field it is
+
+    def bound(self, platform: str) -> Binding | None:
+        """The platform field this one is (not created), or None: a field of its own."""
+        return dict(self.bindings).get(platform)
 
 
 @dataclass(frozen=True)
@@ -77,13 +85,21 @@ class CrmSpec:
     def by_role(self, role: str) -> list[CrmField]:
         return [f for f in self.fields if f.role == role]
 
+    def created(self, platform: str, obj: str = LEAD) -> list[CrmField]:
+        """The fields a platform creates on `obj`: the unbound ones."""
+        return [f for f in self.fields if f.object == obj and f.bound(platform) is None]
+
+    def bound_fields(self, platform: str) -> list[tuple[CrmField, Binding]]:
+        return [(f, b) for f in self.fields if (b := f.bound(platform)) is not None]
+
 
 # --- derivation ---------------------------------------------------------------------------------
 
 def derive(policy: ir.Policy) -> CrmSpec:
     """The policy's fields, then the generated ones; a generated field whose id a policy field
     already uses is left out (the policy's field wins) and noted."""
-    fields: list[CrmField] = [_policy_field(f) for f in policy.fields.values()]
+    res = bindings.resolve(policy)
+    fields: list[CrmField] = [_policy_field(f, res) for f in policy.fields.values()]
     notes: list[str] = []
     taken = {f.id for f in fields}
     for g in _generated(policy):
@@ -93,13 +109,67 @@ def derive(policy: ir.Policy) -> CrmSpec:
             continue
         taken.add(g.id)
         fields.append(g)
+    fields = _bind_generated(policy, fields)
     usage = _usage(policy)
     return CrmSpec(policy, tuple(_with_usage(f, usage) for f in fields), tuple(notes))
 
 
-def _policy_field(f: ir.Field) -> CrmField:
+def _policy_field(f: ir.Field, res: bindings.Resolution) -> CrmField:
     return CrmField(f.id, f.label, f.type, f.values, f.owner, f.source, f.description,
-                    f.required, generated=False)
+                    f.required, generated=False, object=res.objects[f.id],
+                    bindings=tuple(sorted(res.bindings[f.id].items())))
+
+
+# Generated fields that are a platform's own field on the lead object (TARGETS.md, crm.md):
+# the stage is the lead status, the fit grade Salesforce's Rating.
+GENERATED_BINDINGS: dict[str, dict[str, str]] = {
+    "lifecycle_stage": {"salesforce": "Status", "hubspot": "hs_lead_status", "espocrm": "status"},
+    "fit_grade": {"salesforce": "Rating"},
+}
+
+
+def _bind_generated(policy: ir.Policy, fields: list[CrmField]) -> list[CrmField]:
+    """Bind the generated fields the platforms already have (unless a policy field took that
+    platform field), and put the stage times of stages after conversion on the opportunity."""
+    later = set(after_conversion(policy))
+    taken = {(p, b.name) for f in fields for p, b in f.bindings if b.object in _LEAD_OBJECTS}
+    out = []
+    for f in fields:
+        if f.generated and f.role == "stage_entered_at" and f.subject in later:
+            f = replace(f, object=OPPORTUNITY)
+        wanted = dict(GENERATED_BINDINGS.get(f.role, {})) if f.generated else {}
+        if f.generated:
+            wanted.update(_platform_bindings(policy, f))
+        pairs = []
+        for p, name in sorted(wanted.items()):
+            obj = bindings.platform_object(policy, p, LEAD)
+            std = bindings.table(p).get(obj, {}).get(name)
+            if std is not None and (p, name) not in taken:
+                pairs.append((p, Binding(p, obj, name, "generated", std)))
+        out.append(replace(f, bindings=tuple(pairs)) if pairs else f)
+    return out
+
+
+_LEAD_OBJECTS = ("Lead", "contacts")
+
+
+def _platform_bindings(policy: ir.Policy, f: CrmField) -> dict[str, str]:
+    """Bindings a platform module knows for a generated field (`generated_binding`): HubSpot's
+    lifecycle stage dates."""
+    out = {}
+    for p in PLATFORMS:
+        hook = getattr(platform(p), "generated_binding", None)
+        name = hook(policy, f) if hook else None
+        if name:
+            out[p] = name
+    return out
+
+
+def after_conversion(policy: ir.Policy) -> list[str]:
+    """The stages after the converting stage (`targets.crm.convert_at`): opportunity stages."""
+    convert = policy.targets.crm_convert_at
+    ids = [s.id for s in policy.stages]
+    return ids[ids.index(convert) + 1:] if convert in ids else []
 
 
 def _generated(policy: ir.Policy) -> Iterator[CrmField]:
@@ -119,7 +189,7 @@ def _lifecycle(policy: ir.Policy) -> Iterator[CrmField]:
                    description="The team that holds the lead now: the owner of its current "
                                "stage.", role="owner_team")
     for s in policy.stages:
-        yield CrmField(f"{s.id}_entered_at", f"{s.label} entered at", "datetime",
+        yield CrmField(f"{s.id}_entered_at", f"Entered {short_name(s)} at", "datetime",
                        source="automation", role="stage_entered_at", subject=s.id,
                        description=f"When the lead entered the stage {s.label} ({s.id}); "
                                    "time in stage is measured from it.")
@@ -189,7 +259,8 @@ def _handoffs(policy: ir.Policy) -> Iterator[CrmField]:
         from_label = frm.label if frm else h.from_stage
         within = h.sla.accept_within.text if h.sla and h.sla.accept_within else None
         due = f"the handoff time plus {within}" if within else "the handoff time plus the SLA"
-        yield CrmField(f"{h.to_stage}_accept_due_at", f"{to_label} accept due at", "datetime",
+        yield CrmField(f"{h.to_stage}_accept_due_at",
+                       f"{short_name(to) if to else h.to_stage} acceptance due", "datetime",
                        source="automation", role="accept_due_at", subject=h.to_stage,
                        description=f"When the lead handed from {from_label} must be accepted "
                                    f"or rejected for {to_label}: {due}.")
@@ -206,10 +277,17 @@ def _accepted(policy: ir.Policy, stage_id: str, what: str) -> CrmField:
     team = policy.teams.get(owner) if owner else None
     who = team.label if team else "the receiving team"
     label = stage.label if stage else stage_id
-    return CrmField(f"{stage_id}_accepted", f"{label} accepted", "boolean", owner=owner,
+    name = short_name(stage) if stage else stage_id
+    title = f"Accepted into {name}" if "accept" in name.lower() else f"{name} accepted"
+    return CrmField(f"{stage_id}_accepted", title, "boolean", owner=owner,
                     source="handoff", role="accepted", subject=stage_id,
                     description=f"Checked by {who} on accepting{what or ' the lead'}; "
                                 f"the stage {label} reads it as \"accepted\".")
+
+
+def short_name(stage: ir.Stage) -> str:
+    """How people name a stage in a field label: `SAL` for `sal`, else its label."""
+    return stage.id.upper() if stage.id in ACRONYMS else stage.label
 
 
 def _reads_accepted(expr: Expr) -> bool:
@@ -226,6 +304,8 @@ class Statuses:
     converted_is_fallback: bool
     disqualified: str
     recycled: str
+    later: tuple[tuple[str, str], ...] = ()  # stages after conversion: the opportunity's
+    convert_at: str | None = None           # set when the policy says where the lead converts
 
 
 def statuses(policy: ir.Policy) -> Statuses:
@@ -236,13 +316,17 @@ def statuses(policy: ir.Policy) -> Statuses:
             name += "_status"
         return name
 
+    later = set(after_conversion(policy))
+    lead_stages = [s for s in policy.stages if s.id not in later]
     won = next((s.id for s in policy.stages if s.terminal == "won"), None)
-    fallback = won is None and bool(policy.stages)
-    converted = won or (policy.stages[-1].id if policy.stages else None)
+    convert_at = policy.targets.crm_convert_at if later or policy.targets.crm_convert_at else None
+    fallback = convert_at is None and won is None and bool(policy.stages)
+    converted = convert_at or won or (policy.stages[-1].id if policy.stages else None)
     disqualified, recycled = free("disqualified"), free("recycled")
-    values = tuple((s.id, s.label) for s in policy.stages)
+    values = tuple((s.id, s.label) for s in lead_stages)
     return Statuses(values + ((disqualified, "Disqualified"), (recycled, "Recycled")),
-                    converted, fallback, disqualified, recycled)
+                    converted, fallback, disqualified, recycled,
+                    tuple((s.id, s.label) for s in policy.stages if s.id in later), convert_at)
 
 
 # --- usage --------------------------------------------------------------------------------------
@@ -345,7 +429,9 @@ def fields_json(spec: CrmSpec, platforms: tuple[str, ...]) -> dict:
 
 def _field_json(f: CrmField, names: dict[str, str]) -> dict:
     return {
-        "id": f.id, "label": f.label, "type": f.type,
+        "id": f.id, "label": f.label, "type": f.type, "object": f.object,
+        "bound": {p: {"how": b.how, "object": b.object, "standard": b.standard is not None}
+                  for p, b in f.bindings if p in names},
         "values": [{"id": v.id, "label": v.label} for v in f.values],
         "owner": f.owner, "source": f.source, "description": f.description,
         "required": f.required, "generated": f.generated, "role": f.role,
@@ -369,3 +455,29 @@ class CrmTarget(Target):
             for rel, data in platform(name).emit(spec).items():
                 files[f"{name}/{rel}"] = data
         return files
+
+
+# --- README sections shared by the platforms ---------------------------------------------------
+
+HOW = {"explicit": "the policy's `crm:`", "automatic": "its id or label and its type match",
+       "generated": "the platform's own place for it"}
+
+
+def readme_bindings(spec: CrmSpec, platform: str, names: Mapping[str, str]) -> list[str]:
+    """Every field that is an existing platform field, so not created: a Markdown table."""
+    from .markdown import md
+
+    rows = spec.bound_fields(platform)
+    if not rows:
+        return []
+    out = ["## Bindings: fields the platform already has", "",
+           "These policy and generated fields are existing fields, so they are not created; "
+           "formulas, rules and `fields.json` use these names, and exports with these column "
+           "names go into `alignctl score` unchanged.", "",
+           "| Field | Is | On | Why | Note |", "|---|---|---|---|---|"]
+    for f, b in rows:
+        note = b.standard.note if b.standard and b.standard.note else (
+            "" if b.standard else "a field of the org's own: its type is not checked")
+        out.append(f"| `{f.id}` | `{names[f.id]}` ({md(b.standard.label if b.standard else 'custom')})"
+                   f" | {md(b.object)} | {HOW[b.how]} | {md(note)} |")
+    return out + [""]

@@ -1,14 +1,27 @@
-"""EspoCRM: custom metadata (entityDefs) and English labels (i18n) for Lead, file based.
+"""EspoCRM: custom metadata (entityDefs) and English labels (i18n) for Lead (and Opportunity,
+for the fields after conversion), file based.
 
 Custom fields are named the way Espo's Entity Manager names them, `c` + CamelCase (`cEmployees`),
-or the policy's prefix instead of the `c`; Lead's built-in `status` takes the stages as options.
+or the policy's prefix instead of the `c`; fields bound to a built-in (`emailAddress`, `title`,
+`source`) are not redefined; Lead's built-in `status` keeps its values and adds the stages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .crm import CrmField, CrmSpec, dump_json, one_line, policy_stamp, statuses
+from .crm import (
+    LEAD,
+    OPPORTUNITY,
+    CrmField,
+    CrmSpec,
+    Statuses,
+    dump_json,
+    one_line,
+    policy_stamp,
+    readme_bindings,
+    statuses,
+)
 from .markdown import md
 
 ROOT = "custom/Espo/Custom/Resources"
@@ -26,7 +39,9 @@ TYPES: Mapping[str, dict] = {
     "enum": {"type": "enum"},
     "multi_enum": {"type": "multiEnum"},
 }
-BUILTIN_EMAIL = "emailAddress"
+# Lead `status`: EspoCRM's own values, kept; the stages are added before the closed ones.
+STATUS_OPEN = ("New", "Assigned", "In Process")
+STATUS_CLOSED = ("Converted", "Recycled", "Dead")
 
 
 def camel(prefix: str, ident: str) -> str:
@@ -35,22 +50,30 @@ def camel(prefix: str, ident: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in ident.split("_") if p)
 
 
-def lead_email(spec: CrmSpec) -> CrmField | None:
-    """The policy field that is the lead's email: Espo keeps it in the built-in `emailAddress`,
-    since email fields cannot be created as custom fields."""
-    emails = [f for f in spec.fields if f.type == "email" and not f.generated]
-    return next((f for f in emails if f.id == "email"), emails[0] if len(emails) == 1 else None)
-
-
 def api_names(spec: CrmSpec) -> dict[str, str]:
-    email = lead_email(spec)
+    """field id -> name: a bound field's built-in name (`emailAddress`, `title`), else the custom
+    field's."""
     names: dict[str, str] = {}
     for f in spec.fields:
-        name = BUILTIN_EMAIL if f is email else camel(spec.prefix, f.id)
+        bound = f.bound("espocrm")
+        if bound is not None:
+            names[f.id] = bound.name
+            continue
+        name = camel(spec.prefix, f.id)
         while name in names.values():
             name += "1"
         names[f.id] = name
     return names
+
+
+def status_values(st: Statuses) -> dict[str, str]:
+    """Our status -> Espo's `status` value: the converted stage is Espo's `Converted` (its
+    Convert action sets it), disqualified `Dead`, recycled `Recycled`; other stages as added."""
+    out = {v: v for v, _ in st.values}
+    if st.converted in out:
+        out[st.converted] = "Converted"
+    out[st.disqualified], out[st.recycled] = "Dead", "Recycled"
+    return out
 
 
 def _field_def(f: CrmField) -> dict:
@@ -69,31 +92,51 @@ def _field_def(f: CrmField) -> dict:
 
 def _status_def(spec: CrmSpec) -> dict:
     st = statuses(spec.policy)
-    options = [v for v, _ in st.values]
-    closed = [v for v in (st.converted, st.disqualified, st.recycled) if v]
-    style = {st.disqualified: "danger", st.recycled: "warning"}
-    if st.converted:
-        style[st.converted] = "success"
-    return {"type": "enum", "options": options, "default": options[0], "style": style,
-            "notActualOptions": closed, "audited": True}
+    ours = [v for v in status_values(st).values() if v not in STATUS_OPEN + STATUS_CLOSED]
+    options = [*STATUS_OPEN, *ours, *STATUS_CLOSED]
+    return {"options": options, "default": st.values[0][0] if st.values else "New",
+            "style": {"Converted": "success", "Recycled": "warning", "Dead": "danger"},
+            "notActualOptions": list(STATUS_CLOSED), "audited": True}
 
 
-def entity_defs(spec: CrmSpec, names: Mapping[str, str]) -> dict:
-    email = lead_email(spec)
-    fields = {names[f.id]: _field_def(f) for f in spec.fields if f is not email}
-    if spec.object == "Lead":
+def _bound_options(f: CrmField) -> dict | None:
+    """A built-in enum the policy binds (`industry`, `source`): its options become the policy's."""
+    b = f.bound("espocrm")
+    if b is None or b.standard is None or not b.standard.editable_options or not f.values:
+        return None
+    ids = [v.id for v in f.values]
+    return {"options": ids if f.required else ["", *ids]}
+
+
+def _objects(spec: CrmSpec) -> list[tuple[str, str]]:
+    objs = [(LEAD, spec.object)]
+    if any(f.object == OPPORTUNITY for f in spec.fields):
+        objs.append((OPPORTUNITY, "Opportunity"))
+    return objs
+
+
+def entity_defs(spec: CrmSpec, names: Mapping[str, str], obj: str = LEAD) -> dict:
+    fields = {names[f.id]: _field_def(f) for f in spec.created("espocrm", obj)}
+    for f in spec.fields:
+        if f.object == obj and (opts := _bound_options(f)) and f.role == "field":
+            fields[names[f.id]] = opts
+    if obj == LEAD and spec.object == "Lead" and names.get("lifecycle_stage") == "status":
         fields["status"] = _status_def(spec)
     return {"_policy": policy_stamp(spec.policy), "fields": fields}
 
 
-def i18n(spec: CrmSpec, names: Mapping[str, str]) -> dict:
-    email = lead_email(spec)
-    custom = [f for f in spec.fields if f is not email]
-    st = statuses(spec.policy)
+def i18n(spec: CrmSpec, names: Mapping[str, str], obj: str = LEAD) -> dict:
+    custom = spec.created("espocrm", obj)
+    enums = custom + [f for f in spec.fields if f.object == obj and _bound_options(f)
+                      and f.role == "field"]
     options = {names[f.id]: {v.id: one_line(v.label) or v.id for v in f.values}
-               for f in custom if f.values}
-    if spec.object == "Lead":
-        options["status"] = {v: one_line(label) or v for v, label in st.values}
+               for f in enums if f.values}
+    if obj == LEAD and spec.object == "Lead" and names.get("lifecycle_stage") == "status":
+        st = statuses(spec.policy)
+        labels = dict(st.values)
+        options["status"] = {hs: one_line(labels[v]) or v
+                             for v, hs in status_values(st).items()
+                             if hs not in STATUS_OPEN + STATUS_CLOSED}
     return {
         "_policy": policy_stamp(spec.policy),
         "fields": {names[f.id]: one_line(f.label) or f.id for f in custom},
@@ -103,7 +146,7 @@ def i18n(spec: CrmSpec, names: Mapping[str, str]) -> dict:
 
 
 def readme(spec: CrmSpec, names: Mapping[str, str]) -> bytes:
-    p, email = spec.policy, lead_email(spec)
+    p = spec.policy
     st = statuses(p)
     out = [f"# EspoCRM metadata for {md(p.meta.name)} {md(p.meta.version)}", "",
            "Generated by `alignctl build --target crm`; edit the policy, not these files.", "",
@@ -112,24 +155,27 @@ def readme(spec: CrmSpec, names: Mapping[str, str]) -> bytes:
            "```sh", "cp -r custom/ /var/www/espocrm/", "cd /var/www/espocrm && php rebuild.php",
            "```", "",
            "Or use Administration, Rebuild.", ""]
-    if spec.object == "Lead":
-        out += ["Custom metadata overrides the core: the Lead `status` options become the "
-                f"stages plus `{st.disqualified}` and `{st.recycled}`.", ""]
-    if st.converted and spec.object == "Lead":
-        out += [f"EspoCRM's Convert action sets the status to `Converted`, which is not among "
-                f"these options: after converting a lead, set its status to `{st.converted}` "
-                "(a workflow can do it), or add `Converted` back in the Entity Manager.", ""]
-    if email is not None:
-        out += [f"`{email.id}` is Lead's built-in `{BUILTIN_EMAIL}` field (EspoCRM cannot "
-                "create email fields); it is not redefined.", ""]
+    if names.get("lifecycle_stage") == "status":
+        values = status_values(st)
+        out += ["## Stages and status", "",
+                "Lead `status` keeps EspoCRM's values (" + ", ".join(
+                    f"`{v}`" for v in STATUS_OPEN + STATUS_CLOSED) + ") and adds the stages. "
+                f"The converted stage `{st.converted}` is `Converted` (the Convert action sets "
+                f"it), disqualified is `Dead`, recycled is `Recycled`; the others keep their "
+                "ids: " + ", ".join(f"`{v}`" for v, hs in values.items() if v == hs) + ".", ""]
+        if st.later:
+            out += ["The later stages (" + ", ".join(f"`{sid}`" for sid, _ in st.later)
+                    + ") are the opportunity's: add them to Opportunity `stage` in the Entity "
+                    "Manager.", ""]
+    out += readme_bindings(spec, "espocrm", names)
     return ("\n".join(out).rstrip("\n") + "\n").encode("utf-8")
 
 
 def emit(spec: CrmSpec) -> dict[str, bytes]:
     names = api_names(spec)
-    obj = spec.object
-    return {
-        f"{ROOT}/metadata/entityDefs/{obj}.json": dump_json(entity_defs(spec, names)),
-        f"{ROOT}/i18n/en_US/{obj}.json": dump_json(i18n(spec, names)),
-        "README.md": readme(spec, names),
-    }
+    files = {}
+    for obj, name in _objects(spec):
+        files[f"{ROOT}/metadata/entityDefs/{name}.json"] = dump_json(entity_defs(spec, names, obj))
+        files[f"{ROOT}/i18n/en_US/{name}.json"] = dump_json(i18n(spec, names, obj))
+    files["README.md"] = readme(spec, names)
+    return files

@@ -1,13 +1,18 @@
-"""Salesforce: an SFDX project with the fields, the Lead Status values, validation rules and the
-fit score as a formula field.
+"""Salesforce: an SFDX project with the fields, the Lead Status values and Lead Process, the
+standard picklists the policy binds, validation rules and the fit score as a formula field.
 
-Every XML file is built with ElementTree in the Metadata API's element order (the WSDL's sequences,
-`fullName` first), so it validates against `metadata-api-v43.wsdl`.
+Fields bound to a standard field (`Email`, `NumberOfEmployees`, `Status`, `Opportunity.Amount`)
+are not created; formulas and rules read them by their standard names. Every XML file is built
+with ElementTree in the Metadata API's element order (the WSDL's sequences, `fullName` first), so
+it validates against the Metadata API schema (`tests/vendor/salesforce/metadata-api-v43.wsdl`:
+the elements used exist unchanged since 43.0, while the project declares the current API version).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -16,11 +21,20 @@ from dataclasses import dataclass, field
 from alignctl.compiler import ir
 
 from . import sf_formula
-from .crm import CrmField, CrmSpec, Statuses, clip, dump_json, one_line, policy_stamp, statuses
-from .markdown import md
+from .crm import (
+    LEAD,
+    OPPORTUNITY,
+    CrmField,
+    CrmSpec,
+    Statuses,
+    clip,
+    dump_json,
+    one_line,
+    policy_stamp,
+    statuses,
+)
 
 NS = "http://soap.sforce.com/2006/04/metadata"
-API_VERSION = "43.0"
 NAME_LIMIT = 40         # API names, suffix included
 LABEL_LIMIT = 40
 VALUE_LABEL_LIMIT = 255
@@ -58,10 +72,10 @@ FORMULA_KINDS = {"string": "text", "email": "text", "text": "longtext", "integer
                  "number": "number", "currency": "number", "percent": "percent",
                  "boolean": "checkbox", "date": "date", "datetime": "datetime",
                  "enum": "picklist", "multi_enum": "multipicklist"}
-# Lead's standard fields that a policy field of the same id duplicates.
-STANDARD = {"email": "Email", "country": "Country", "industry": "Industry", "title": "Title",
-            "company": "Company", "phone": "Phone", "website": "Website",
-            "lead_source": "LeadSource", "rating": "Rating", "city": "City", "state": "State"}
+PROCESS_ORDER = ("fullName", "description", "isActive", "values")
+# Salesforce's default Lead Status values, for the mapping file an admin completes.
+DEFAULT_STATUSES = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted",
+                    "Closed - Not Converted")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -83,8 +97,13 @@ def api_name(prefix: str, ident: str, suffix: str = "__c", *, hashed: bool = Fal
 
 
 def api_names(spec: CrmSpec) -> dict[str, str]:
+    """field id -> API name: a bound field's standard name, else the custom field's."""
     names: dict[str, str] = {}
     for f in spec.fields:
+        bound = f.bound("salesforce")
+        if bound is not None:
+            names[f.id] = bound.name
+            continue
         name = api_name(spec.prefix, f.id)
         if name in names.values():
             name = api_name(spec.prefix, f.id, hashed=True)
@@ -230,7 +249,7 @@ class FitFormula:
 def columns(spec: CrmSpec, names: Mapping[str, str]) -> dict[str, sf_formula.Column]:
     """What a formula can read: the policy's fields and the `recycle_count` built-in."""
     return {f.id: sf_formula.Column(names[f.id], FORMULA_KINDS[f.type])
-            for f in spec.fields if f.role in ("field", "recycle_count")}
+            for f in spec.fields if f.role in ("field", "recycle_count") and f.object == LEAD}
 
 
 def fit_formula(model: ir.Model, spec: CrmSpec, names: Mapping[str, str]) -> FitFormula:
@@ -276,6 +295,65 @@ def lead_status(st: Statuses, policy: ir.Policy) -> bytes:
               {"fullName": value, "default": i == 0, "label": _label(label, value),
                "converted": value == st.converted}, VALUE_ORDER)
     return xml_bytes(root, policy)
+
+
+def value_set(values: tuple[ir.EnumValue, ...], policy: ir.Policy) -> bytes:
+    """A standard picklist (Industry, LeadSource, AccountRating) holding the policy's values."""
+    root = _element(None, "StandardValueSet")
+    _element(root, "sorted", False)
+    for v in values:
+        _fill(_element(root, "standardValue"),
+              {"fullName": v.id, "default": False,
+               "label": _label(v.label, v.id, VALUE_LABEL_LIMIT)}, VALUE_ORDER)
+    return xml_bytes(root, policy)
+
+
+def bound_value_sets(spec: CrmSpec) -> dict[str, CrmField]:
+    """Standard picklists to deploy: value set name -> the enum field bound to it (the first,
+    should two share one). LeadStatus is the stages' (`lead_status`)."""
+    out: dict[str, CrmField] = {}
+    for f, b in spec.bound_fields("salesforce"):
+        vs = b.standard.value_set if b.standard else None
+        if vs and vs != "LeadStatus" and f.type == "enum" and f.values:
+            out.setdefault(vs, f)
+    return out
+
+
+def process_name(spec: CrmSpec) -> str:
+    return api_name(spec.prefix, "lead_process", "")
+
+
+def lead_process(spec: CrmSpec, st: Statuses) -> bytes:
+    """The Lead Process (BusinessProcess): the statuses its record types offer."""
+    root = _element(None, "BusinessProcess")
+    values = [(lambda el, v=v, i=i: _fill(el, {"fullName": v, "default": i == 0},
+                                           VALUE_ORDER))
+              for i, (v, _) in enumerate(st.values)]
+    _fill(root, {"fullName": process_name(spec),
+                 "description": clip(f"The lead statuses of {one_line(spec.policy.meta.name)} "
+                                     f"{one_line(spec.policy.meta.version)}: the stages up to "
+                                     "conversion, then disqualified and recycled.",
+                                     DESCRIPTION_LIMIT),
+                 "isActive": True, "values": values}, PROCESS_ORDER)
+    return xml_bytes(root, spec.policy)
+
+
+def status_mapping(spec: CrmSpec, st: Statuses) -> bytes:
+    """old_value,new_value,note: Salesforce's default statuses onto the new ones, a starting
+    point the admin completes with the org's own values before updating leads."""
+    sales = {t.id for t in spec.policy.teams.values() if t.kind == "sales"}
+    stages = [s for s in spec.policy.stages if s.id in dict(st.values)]
+    first = stages[0].id if stages else st.disqualified
+    worked = next((s.id for s in stages if s.owner in sales), first)
+    rows = [("Open - Not Contacted", first, "new leads start in the first stage"),
+            ("Working - Contacted", worked, "the first stage a sales team holds"),
+            ("Closed - Converted", st.converted or first, "the converted status"),
+            ("Closed - Not Converted", st.disqualified, "set a disqualification reason too")]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(("old_value", "new_value", "note"))
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -333,6 +411,7 @@ def validation_rule(rule: Rule, policy: ir.Policy) -> bytes:
 
 
 def package(members: Mapping[str, list[str]], policy: ir.Policy) -> bytes:
+    """The manifest, at the policy's API version."""
     root = _element(None, "Package")
     for type_name in sorted(members):
         if not members[type_name]:
@@ -341,7 +420,7 @@ def package(members: Mapping[str, list[str]], policy: ir.Policy) -> bytes:
         for m in sorted(members[type_name]):
             _element(types, "members", m)
         _element(types, "name", type_name)
-    _element(root, "version", API_VERSION)
+    _element(root, "version", policy.targets.salesforce_api_version)
     return xml_bytes(root, policy)
 
 
@@ -352,7 +431,7 @@ def sfdx_project(policy: ir.Policy) -> bytes:
         "packageDirectories": [{"default": True, "path": "force-app"}],
         "plugins": {"alignctl": {"policy": policy_stamp(policy)}},
         "sfdcLoginUrl": "https://login.salesforce.com",
-        "sourceApiVersion": API_VERSION,
+        "sourceApiVersion": policy.targets.salesforce_api_version,
     })
 
 
@@ -363,16 +442,27 @@ def emit(spec: CrmSpec) -> dict[str, bytes]:
     names = api_names(spec)
     formulas = fit_formulas(spec, names)
     files: dict[str, bytes] = {}
-    for f in spec.fields:
+    members: dict[str, list[str]] = {"CustomField": []}
+    for f in spec.created("salesforce", LEAD) + spec.created("salesforce", OPPORTUNITY):
+        on = object_of(spec, f)
         values = field_values(f, names[f.id], policy, formulas.get(f.id))
-        files[f"{BASE}/objects/{obj}/fields/{names[f.id]}.field-meta.xml"] = \
+        files[f"{BASE}/objects/{on}/fields/{names[f.id]}.field-meta.xml"] = \
             custom_field(values, policy)
-    members: dict[str, list[str]] = {"CustomField": [f"{obj}.{names[f.id]}" for f in spec.fields]}
+        members["CustomField"].append(f"{on}.{names[f.id]}")
     st = statuses(policy)
+    members["StandardValueSet"] = []
+    for vs, f in bound_value_sets(spec).items():
+        files[f"{BASE}/standardValueSets/{vs}.standardValueSet-meta.xml"] = \
+            value_set(f.values, policy)
+        members["StandardValueSet"].append(vs)
     if obj == "Lead":
         files[f"{BASE}/standardValueSets/LeadStatus.standardValueSet-meta.xml"] = \
             lead_status(st, policy)
-        members["StandardValueSet"] = ["LeadStatus"]
+        members["StandardValueSet"].append("LeadStatus")
+        files[f"{BASE}/objects/Lead/businessProcesses/{process_name(spec)}"
+              ".businessProcess-meta.xml"] = lead_process(spec, st)
+        members["BusinessProcess"] = [f"Lead.{process_name(spec)}"]
+        files["status-mapping.csv"] = status_mapping(spec, st)
     rules = validation_rules(spec, names, st)
     for r in rules:
         files[f"{BASE}/objects/{obj}/validationRules/{r.name}.validationRule-meta.xml"] = \
@@ -380,94 +470,11 @@ def emit(spec: CrmSpec) -> dict[str, bytes]:
     members["ValidationRule"] = [f"{obj}.{r.name}" for r in rules]
     files["manifest/package.xml"] = package(members, policy)
     files["sfdx-project.json"] = sfdx_project(policy)
+    from .salesforce_readme import readme
+
     files["README.md"] = readme(spec, names, formulas, st, rules)
     return files
 
 
-# --- README -------------------------------------------------------------------------------------
-
-def readme(spec: CrmSpec, names: Mapping[str, str], formulas: Mapping[str, FitFormula],
-           st: Statuses, rules: list[Rule]) -> bytes:
-    p, obj = spec.policy, spec.object
-    out = [f"# Salesforce metadata for {md(p.meta.name)} {md(p.meta.version)}", "",
-           "Generated by `alignctl build --target crm`; edit the policy, not these files.",
-           "API version 43.0, source format. Deploy to a sandbox first:", "",
-           "```sh", "sf project deploy start --source-dir force-app --target-org <alias>",
-           "# or, by the manifest:",
-           "sf project deploy start --manifest manifest/package.xml --target-org <alias>",
-           "```", ""]
-    out += _readme_formulas(formulas, names)
-    out += _readme_fields(spec, names, formulas)
-    if obj == "Lead":
-        out += _readme_statuses(st)
-    else:
-        out += ["## Status values", "",
-                f"The object is `{md(obj)}`, not Lead: no Lead Status values and no validation "
-                "rules on the status are generated.", ""]
-    if rules:
-        out += ["## Validation rules", ""]
-        out += [f"- `{r.name}`: {md(r.description)}" for r in rules]
-        out.append("")
-    out += _readme_notes(spec)
-    return ("\n".join(out).rstrip("\n") + "\n").encode("utf-8")
-
-
-def _readme_formulas(formulas: Mapping[str, FitFormula], names: Mapping[str, str]) -> list[str]:
-    out: list[str] = []
-    for fid, ff in formulas.items():
-        m = ff.model
-        out += [f"## `{names[fid]}`: the {md(m.label)} score as a formula", ""]
-        if ff.formula is None:
-            out += [f"The formula would be {ff.length} characters, over Salesforce's limit of "
-                    f"{sf_formula.MAX_LENGTH}, so it is **not generated**: `{names[fid]}` is a "
-                    "plain Number field that the scoring runtime writes.", ""]
-        elif ff.partial:
-            out += [f"**The formula is partial**: it adds {len(ff.terms)} of the "
-                    f"{len(m.rules)} rules of model `{m.id}`. The rules below cannot be stated "
-                    "in Salesforce's formula language, so this field can be lower or higher "
-                    "than the score the scoring runtime computes (`lead_score`, `fit_grade` use "
-                    "the runtime's).", ""]
-        else:
-            out += [f"Every rule of model `{m.id}` is in the formula ({ff.length} characters). "
-                    "A rule whose condition is unknown (a blank field) adds nothing, as in "
-                    "every runtime.", ""]
-        out += [f"- `{rid}` is left out: {md(reason)}" for rid, reason in ff.skipped]
-        out += [f"- `{rid}`: {md(c)}" for rid, c in ff.caveats]
-        if ff.skipped or ff.caveats:
-            out.append("")
-    return out
-
-
-def _readme_fields(spec: CrmSpec, names: Mapping[str, str],
-                   formulas: Mapping[str, FitFormula]) -> list[str]:
-    out = [f"## Fields on {md(spec.object)}", "", "| API name | Label | Type | Owner | From |",
-           "|---|---|---|---|---|"]
-    for f in spec.fields:
-        ff = formulas.get(f.id)
-        kind = "Number (formula)" if ff and ff.formula else TYPES[f.type]["type"]
-        origin = "policy field" if not f.generated else f"generated: {f.role.replace('_', ' ')}"
-        out.append(f"| `{names[f.id]}` | {md(clip(one_line(f.label), LABEL_LIMIT))} | {kind} "
-                   f"| {md(f.owner or '')} | {origin} |")
-    return out + [""]
-
-
-def _readme_statuses(st: Statuses) -> list[str]:
-    out = ["## Lead Status values", "",
-           "Deploying `LeadStatus` replaces the org's Lead Status values: map existing leads to "
-           "the new values first. The converted value is the one Lead Convert sets.", ""]
-    for value, label in st.values:
-        flag = " (converted)" if value == st.converted else ""
-        out.append(f"- `{value}`: {md(label)}{flag}")
-    if st.converted_is_fallback:
-        out += ["", "The policy has no `terminal: won` stage, so the last stage is marked "
-                    "converted: Salesforce needs one converted status."]
-    return out + [""]
-
-
-def _readme_notes(spec: CrmSpec) -> list[str]:
-    dup = [f for f in spec.fields if not f.generated and f.id in STANDARD]
-    notes = [f"`{f.id}` becomes a custom field although {md(spec.object)} has the standard "
-             f"field `{STANDARD[f.id]}`: map one onto the other in your integrations."
-             for f in dup if spec.object == "Lead"]
-    notes += [md(n) for n in spec.notes]
-    return (["## Notes", ""] + [f"- {n}" for n in notes] + [""]) if notes else []
+def object_of(spec: CrmSpec, f: CrmField) -> str:
+    return "Opportunity" if f.object == OPPORTUNITY else spec.object

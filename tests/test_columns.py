@@ -56,9 +56,11 @@ def test_a_mapping_to_a_header_the_input_lacks_is_an_error(acme) -> None:
         resolve(acme, ["lead_id"], ["employees"], mapping={"employees": "Headcount"})
 
 
-def test_the_stage_is_read_from_the_lifecycle_stage_field(acme) -> None:
-    got = Columns(acme).find(["Id", "Lifecycle_Stage__c"], ["lead_id", "stage"])
-    assert got == {"lead_id": "Id", "stage": "Lifecycle_Stage__c"}
+def test_the_stage_is_read_from_the_lead_status(acme) -> None:
+    got = Columns(acme).find(["Id", "Status"], ["lead_id", "stage"])
+    assert got == {"lead_id": "Id", "stage": "Status"}
+    got = Columns(acme).find(["hs_object_id", "hs_lead_status"], ["lead_id", "stage"])
+    assert got == {"lead_id": "hs_object_id", "stage": "hs_lead_status"}
 
 
 def test_mapping_files(tmp_path) -> None:
@@ -84,7 +86,7 @@ def _renamed(tmp_path: Path, names: dict[str, str]) -> Path:
 
 
 def test_score_takes_an_export_with_platform_names(tmp_path, acme) -> None:
-    sf = {"lead_id": "Id", "budget_confirmed": "BUDGET_CONFIRMED__C", "stage": "Lifecycle_Stage__c"}
+    sf = {"lead_id": "Id", "budget_confirmed": "BUDGET_CONFIRMED__C", "stage": "Status"}
     plain = CliRunner().invoke(score, [str(ACME), "--leads", str(LEADS), "--events", str(EVENTS),
                                        "--as-of", AS_OF])
     export = CliRunner().invoke(score, [str(ACME), "--leads", str(_renamed(tmp_path, sf)),
@@ -92,6 +94,35 @@ def test_score_takes_an_export_with_platform_names(tmp_path, acme) -> None:
     assert plain.exit_code == 0 and export.exit_code == 0, export.output
     assert export.stdout == plain.stdout
     assert len(list(csv.DictReader(io.StringIO(export.stdout)))) == 200
+
+
+SALESFORCE_EXPORT = {"lead_id": "Id", "email": "Email", "job_title": "Title",
+                     "employees": "NumberOfEmployees", "country": "Country",
+                     "industry": "Industry", "stage": "Status",
+                     "budget_confirmed": "Budget_Confirmed__c", "opportunity_amount": "Amount",
+                     "win_probability": "Probability"}
+
+
+def test_score_takes_a_salesforce_export_of_bound_fields(tmp_path, acme) -> None:
+    """Acme binds email, job_title, employees, country, industry to Lead's standard fields and
+    the opportunity's amount and probability to Opportunity's: a Data Loader export with those
+    headers scores exactly like the policy-id file."""
+    plain = CliRunner().invoke(score, [str(ACME), "--leads", str(LEADS), "--events", str(EVENTS),
+                                       "--as-of", AS_OF])
+    export = CliRunner().invoke(score, [str(ACME), "--leads",
+                                        str(_renamed(tmp_path, SALESFORCE_EXPORT)),
+                                        "--events", str(EVENTS), "--as-of", AS_OF])
+    assert plain.exit_code == 0 and export.exit_code == 0, export.output
+    assert export.stdout == plain.stdout
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    assert len(rows) == 200 and {r["fit_score"] for r in rows} != {"0"}
+
+
+def test_custom_names_of_bound_fields_are_not_accepted(tmp_path, acme) -> None:
+    """`Email__c` is no field of the build any more (email is `Email`): it is not read as email."""
+    got = Columns(acme).find(["Id", "Email__c", "NumberOfEmployees"],
+                             ["lead_id", "email", "employees"])
+    assert got == {"lead_id": "Id", "employees": "NumberOfEmployees"}
 
 
 def test_score_says_which_columns_clash(tmp_path) -> None:

@@ -8,6 +8,7 @@ Every build here is done once per module; the Salesforce validator runs once ove
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib.util
 import io
 import json
@@ -98,6 +99,30 @@ def emit_path(path: Path) -> dict[str, bytes]:
     return crm.CrmTarget().emit(result.policy)
 
 
+def standard_doc(*, opt_out: bool = True) -> dict:
+    """The fields every CRM has: email, job_title, employees, country, industry, lead_source,
+    annual_revenue (issue 10's done-when), plus what the funnel needs."""
+    doc = policy_doc(fit_rules=[
+        {"id": "size", "when": "employees >= 50", "points": 20},
+        {"id": "saas", "when": 'industry in ["saas"]', "points": 20},
+        {"id": "rich", "when": "annual_revenue >= 1000000", "points": 10},
+        {"id": "vp", "when": 'job_title contains "VP"', "points": 5}])
+    hubspot_false = {"crm": {"hubspot": False}} if opt_out else {}
+    common = {"owner": "marketing", "source": "form"}
+    doc["fields"] = {
+        "email": {"type": "email", **common},
+        "job_title": {"type": "string", "label": "Job title", **common},
+        "employees": {"type": "integer", **common, **hubspot_false},
+        "country": {"type": "string", **common},
+        "industry": {"type": "enum", "values": ["saas", "retail", "other"], **common},
+        "lead_source": {"type": "enum", "values": ["web", "event", "partner"], **common,
+                        **hubspot_false},
+        "annual_revenue": {"type": "currency", **common},
+        "qualified": {"type": "boolean", "owner": "sales", "source": "sales"},
+    }
+    return doc
+
+
 LONG_RULE = {"id": "many_countries", "points": 20,
              "when": "country in [" + ", ".join(f'"C{i:03d}"' for i in range(400)) + "]"}
 
@@ -112,6 +137,7 @@ def builds(tmp_path_factory) -> dict[str, dict[str, bytes]]:
             {"id": "seg", "when": 'segment in ["smb", "mid"]', "points": 20},
             {"id": "big", "when": "size >= 10", "points": 15},
             {"id": "quote", "when": 'country == "\\"</td>]]>\\\\"', "points": -5}]))
+    out["standard"] = emit_doc(tmp / "standard", standard_doc())
     out["long_formula"] = emit_doc(tmp / "long", policy_doc(
         fit_rules=[LONG_RULE, {"id": "big", "when": "size >= 10", "points": 15}]))
     return out
@@ -185,8 +211,19 @@ def test_fields_json_validates_and_records_usage(builds):
     assert fields["contract_renewal_date"]["used_by"]["reasons"] == ["competitor_contract"]
     assert fields["sql_accepted"]["used_by"]["stages"] == ["sql"]
     assert fields["fit_grade"]["values"][-1] == {"id": "D", "label": "D"}
-    assert fields["email"]["api_names"] == {"salesforce": "Email__c", "hubspot": "email",
+    assert fields["email"]["api_names"] == {"salesforce": "Email", "hubspot": "email",
                                             "espocrm": "emailAddress"}
+    assert fields["email"]["bound"]["salesforce"] == {"how": "automatic", "object": "Lead",
+                                                      "standard": True}
+    assert fields["opportunity_amount"]["object"] == "opportunity"
+    assert fields["opportunity_amount"]["api_names"]["salesforce"] == "Amount"
+    assert fields["lifecycle_stage"]["api_names"] == {"salesforce": "Status",
+                                                      "hubspot": "hs_lead_status",
+                                                      "espocrm": "status"}
+    assert fields["employees"]["api_names"]["hubspot"] == "employees"    # crm: {hubspot: false}
+    # recycled leads re-enter every stage from inquiry: HubSpot's first-entry dates cannot hold it
+    assert fields["mql_entered_at"]["api_names"]["hubspot"] == "mql_entered_at"
+    assert "hubspot" not in fields["employees"]["bound"]
 
 
 def test_every_salesforce_xml_validates(sf_validation):
@@ -219,19 +256,144 @@ def test_hubspot_bodies_validate(builds):
         jsonschema.validate(props, schema, cls=jsonschema.Draft202012Validator)
         jsonschema.validate(groups, group_schema)
         assert {p["groupName"] for p in props["inputs"]} <= {g["name"] for g in groups["inputs"]}
+        if "hubspot/deal-properties.json" in files:
+            deals = json.loads(files["hubspot/deal-properties.json"])
+            jsonschema.validate(deals, schema, cls=jsonschema.Draft202012Validator)
+            jsonschema.validate(json.loads(files["hubspot/deal-property-groups.json"]),
+                                group_schema)
+        if "hubspot/lead-status.json" in files:
+            options = {"type": "object", "required": ["options"], "additionalProperties": False,
+                       "properties": {"options": {"type": "array", "minItems": 1,
+                                                  "items": schema["$defs"]["OptionInput"]}}}
+            status = json.loads(files["hubspot/lead-status.json"])
+            jsonschema.validate(status, options, cls=jsonschema.Draft202012Validator)
+            values = [o["value"] for o in status["options"]]
+            assert values[:8] == ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED",
+                                  "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING"]
+            assert len(values) == len(set(values))
         checked += 1
     assert checked == len(builds)
+    assert "hubspot/deal-properties.json" in builds["acme-saas"]
 
 
-def test_exactly_the_won_stage_is_converted(builds):
-    root = ET.fromstring(builds["acme-saas"][LEAD_STATUS])
-    converted = [v.findtext("md:fullName", namespaces=NS)
-                 for v in root.findall("md:standardValue", NS)
-                 if v.findtext("md:converted", namespaces=NS) == "true"]
-    values = [v.findtext("md:fullName", namespaces=NS) for v in root.findall("md:standardValue", NS)]
-    assert converted == ["customer"]
-    assert values == ["inquiry", "mql", "sal", "sql", "opportunity", "customer", "disqualified",
-                      "recycled"]
+def _statuses(data: bytes) -> tuple[list[str], list[str]]:
+    root = ET.fromstring(data)
+    values = root.findall("md:standardValue", NS)
+    return ([v.findtext("md:fullName", namespaces=NS) for v in values],
+            [v.findtext("md:fullName", namespaces=NS) for v in values
+             if v.findtext("md:converted", namespaces=NS) == "true"])
+
+
+STANDARD_NAMES = {
+    "salesforce": {"email": "Email", "job_title": "Title", "employees": "NumberOfEmployees",
+                   "country": "Country", "industry": "Industry", "lead_source": "LeadSource",
+                   "annual_revenue": "AnnualRevenue"},
+    "hubspot": {"email": "email", "job_title": "jobtitle", "country": "country",
+                "industry": "industry", "annual_revenue": "annualrevenue"},
+    "espocrm": {"email": "emailAddress", "job_title": "title", "country": "addressCountry",
+                "industry": "industry", "lead_source": "source"},
+}
+
+
+def test_standard_fields_are_bound_not_duplicated(builds):
+    """No custom field beside a standard one: each is the platform's field, named so in
+    fields.json, the formula and the README; the rest has no standard counterpart."""
+    files = builds["standard"]
+    fields = {f["id"]: f for f in json.loads(files["fields.json"])["fields"]}
+    for platform, expected in STANDARD_NAMES.items():
+        for fid, name in expected.items():
+            assert fields[fid]["api_names"][platform] == name, (platform, fid)
+            assert fields[fid]["bound"][platform]["standard"] is True
+            assert f"| `{fid}` | `{name}` " in files[f"{platform}/README.md"].decode()
+    created = {p["name"] for p in json.loads(files["hubspot/properties.json"])["inputs"]}
+    assert {"job_title", "annual_revenue", "email", "country", "industry"}.isdisjoint(created)
+    assert {"employees", "lead_source"} <= created      # numemployees: ranges; source: calculated
+    assert not any(re.search(r"/(Email|Job_Title|Employees|Country|Industry|Lead_Source|"
+                             r"Annual_Revenue|Lifecycle_Stage|Fit_Grade)__c", rel) for rel in files)
+    formula = ET.fromstring(files[f"{SF_FIELDS}/Fit_Score__c.field-meta.xml"]).findtext(
+        "md:formula", namespaces=NS)
+    assert "NumberOfEmployees >= 50" in formula and 'ISPICKVAL(Industry, "saas")' in formula
+    assert "AnnualRevenue >= 1000000" in formula
+    espo = json.loads(files["espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json"])
+    assert set(espo["fields"]) - {"industry", "source", "status"} == {
+        n for n in espo["fields"] if n.startswith("c")}
+
+
+def test_near_names_warn_until_bound_or_kept(tmp_path):
+    path = tmp_path / "alignment.yaml"
+    path.write_text(yaml.safe_dump(standard_doc(opt_out=False), sort_keys=False), "utf-8")
+    got = {(d.code, d.message.split("`")[1]) for d in check_policy(path).diagnostics}
+    assert got == {("ALN111", "numemployees"), ("ALN111", "hs_analytics_source")}
+    doc = standard_doc()
+    doc["fields"]["job_title"]["crm"] = {"salesforce": "Titel"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), "utf-8")
+    [d] = check_policy(path).errors
+    assert d.code == "ALN110" and d.help == "did you mean `Title`?"
+
+
+def test_generated_labels_read_as_a_person_names_them(builds):
+    fields = {f["id"]: f["label"] for f in json.loads(builds["acme-saas"]["fields.json"])["fields"]}
+    assert fields["sal_accepted"] == "SAL accepted"
+    assert fields["sal_accept_due_at"] == "SAL acceptance due"
+    assert fields["inquiry_entered_at"] == "Entered Inquiry at"
+    assert "accepted accepted" not in json.dumps(fields).lower()
+
+
+def test_exactly_the_converting_stage_is_converted(builds):
+    values, converted = _statuses(builds["acme-saas"][LEAD_STATUS])
+    assert converted == ["sql"]         # targets.crm.convert_at: later stages are the opportunity's
+    assert values == ["inquiry", "mql", "sal", "sql", "disqualified", "recycled"]
+    values, converted = _statuses(builds["hostile"][LEAD_STATUS])
+    assert converted == ["won"] and values[-3:] == ["won", "disqualified", "recycled"]
+
+
+def test_lead_process_and_status_mapping(builds):
+    files = builds["acme-saas"]
+    root = ET.fromstring(files["salesforce/force-app/main/default/objects/Lead/businessProcesses/"
+                              "Lead_Process.businessProcess-meta.xml"])
+    assert [v.findtext("md:fullName", namespaces=NS) for v in root.findall("md:values", NS)] == [
+        "inquiry", "mql", "sal", "sql", "disqualified", "recycled"]
+    rows = list(csv.DictReader(io.StringIO(files["salesforce/status-mapping.csv"].decode())))
+    assert {r["old_value"]: r["new_value"] for r in rows}["Closed - Converted"] == "sql"
+    package = files["salesforce/manifest/package.xml"].decode()
+    assert "<members>Lead.Lead_Process</members>" in package
+    assert "<version>68.0</version>" in package
+    assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "68.0"
+    readme = files["salesforce/README.md"].decode()
+    assert "status-mapping.csv" in readme and "sf data upsert bulk" in readme
+
+
+def test_hubspot_lifecycle_dates_are_the_stage_times_when_no_lead_comes_back(tmp_path):
+    doc = policy_doc()
+    del doc["disqualification"]
+    for h in doc["handoffs"]:
+        h.pop("reject_reasons", None)
+    names = {f["id"]: f["api_names"]["hubspot"]
+             for f in json.loads(emit_doc(tmp_path, doc)["fields.json"])["fields"]}
+    assert names["inquiry_entered_at"] == "hs_lifecyclestage_lead_date"
+    assert names["mql_entered_at"] == "hs_lifecyclestage_marketingqualifiedlead_date"
+    assert names["won_entered_at"] == "hs_lifecyclestage_customer_date"
+    assert names["sal_entered_at"] == "sal_entered_at"       # HubSpot has no such stage
+
+
+def test_salesforce_api_version_is_configurable(tmp_path):
+    doc = policy_doc()
+    doc["targets"]["crm"]["salesforce"] = {"api_version": "62.0"}
+    files = emit_doc(tmp_path, doc)
+    assert "<version>62.0</version>" in files["salesforce/manifest/package.xml"].decode()
+    assert json.loads(files["salesforce/sfdx-project.json"])["sourceApiVersion"] == "62.0"
+    assert "API version 62.0 " in files["salesforce/README.md"].decode()
+
+
+def test_fields_after_conversion_are_the_opportunitys(builds):
+    files = builds["acme-saas"]
+    opp = "salesforce/force-app/main/default/objects/Opportunity/fields"
+    assert f"{opp}/Contract_Signed__c.field-meta.xml" in files
+    assert not any("Opportunity_Amount__c" in rel or "Win_Probability__c" in rel for rel in files)
+    deals = json.loads(files["hubspot/deal-properties.json"])["inputs"]
+    assert {p["name"] for p in deals} >= {"contract_signed", "win_probability"}
+    assert "amount" not in {p["name"] for p in deals}
+    assert "espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Opportunity.json" in files
 
 
 def test_disqualification_reason_is_required(builds):
@@ -248,12 +410,15 @@ def test_field_types(builds):
     def field(name: str) -> ET.Element:
         return ET.fromstring(builds["acme-saas"][f"{SF_FIELDS}/{name}.field-meta.xml"])
 
-    assert field("Industry__c").findtext("md:valueSet/md:restricted", namespaces=NS) == "true"
+    assert field("Timeline__c").findtext("md:valueSet/md:restricted", namespaces=NS) == "true"
     assert field("Current_Tools__c").findtext("md:visibleLines", namespaces=NS) == "4"
     assert field("Budget_Confirmed__c").findtext("md:defaultValue", namespaces=NS) == "false"
-    assert field("Employees__c").findtext("md:scale", namespaces=NS) == "0"
+    assert field("Recycle_Count__c").findtext("md:scale", namespaces=NS) == "0"
     assert field("Use_Case__c").findtext("md:type", namespaces=NS) == "LongTextArea"
-    assert field("Job_Title__c").findtext("md:length", namespaces=NS) == "255"
+    industry = ET.fromstring(builds["acme-saas"][
+        "salesforce/force-app/main/default/standardValueSets/Industry.standardValueSet-meta.xml"])
+    assert [v.findtext("md:fullName", namespaces=NS)
+            for v in industry.findall("md:standardValue", NS)][:2] == ["saas", "fintech"]
 
 
 def test_lifecycle_mapping(builds):
@@ -267,9 +432,13 @@ def test_lifecycle_mapping(builds):
 def test_espocrm_status_holds_the_stages(builds):
     defs = json.loads(builds["acme-saas"][
         "espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json"])
-    assert defs["fields"]["status"]["options"][:2] == ["inquiry", "mql"]
-    assert defs["fields"]["cIndustry"]["options"][0] == ""
+    assert defs["fields"]["status"]["options"] == [
+        "New", "Assigned", "In Process", "inquiry", "mql", "sal", "Converted", "Recycled", "Dead"]
+    assert defs["fields"]["industry"] == {"options": ["", "saas", "fintech", "ecommerce",
+                                                      "media", "healthcare", "other"]}
     assert "emailAddress" not in defs["fields"] and "cEmail" not in defs["fields"]
+    assert not {"cJobTitle", "cIndustry", "cLeadSource", "cCountry",
+                "cOpportunityAmount"} & set(defs["fields"])
 
 
 # --- the fit formula ----------------------------------------------------------------------------
@@ -393,7 +562,7 @@ def test_hostile_xml_is_escaped_and_round_trips(builds):
 
 def test_hostile_formula_literal_is_escaped(builds):
     root = ET.fromstring(builds["hostile"][f"{SF_FIELDS}/Align_Fit_Score__c.field-meta.xml"])
-    assert 'Align_Country__c = "\\"</td>]]>\\\\"' in root.findtext("md:formula", namespaces=NS)
+    assert 'Country = "\\"</td>]]>\\\\"' in root.findtext("md:formula", namespaces=NS)
 
 
 def test_hostile_json_round_trips(builds):
@@ -414,8 +583,8 @@ def test_hostile_markdown_is_escaped(builds):
         assert "[x](javascript:y)" not in text, rel
         assert "*star*" not in text, rel
     setup = builds["hostile"]["hubspot/scoring-setup.md"].decode()
-    assert "\\<script\\>alert\\(1\\)\\</script\\>" in setup
-    assert "\\[x\\]\\(javascript:y\\)" in setup
+    assert "\\<script\\>alert(1)\\</script\\>" in setup
+    assert "\\[x\\](javascript:y)" in setup         # no link without its brackets
 
 
 def test_prefix_is_applied_everywhere(builds):
@@ -423,13 +592,14 @@ def test_prefix_is_applied_everywhere(builds):
     docs = jsons(files)
     for f in docs["fields.json"]["fields"]:
         names = f["api_names"]
-        assert names["salesforce"].startswith("Align_"), f["id"]
-        assert names["hubspot"].startswith("align_"), f["id"]
-        assert names["espocrm"].startswith("align") or names["espocrm"] == "emailAddress"
+        for platform, prefix in (("salesforce", "Align_"), ("hubspot", "align_"),
+                                 ("espocrm", "align")):
+            assert names[platform].startswith(prefix) or platform in f["bound"], f["id"]
     assert all(p["name"].startswith("align_") and p["groupName"].startswith("align_")
                for p in docs["hubspot/properties.json"]["inputs"])
     package = ET.fromstring(files["salesforce/manifest/package.xml"])
-    members = [m.text for m in package.iter(f"{{{NS['md']}}}members") if m.text != "LeadStatus"]
+    members = [m.text for m in package.iter(f"{{{NS['md']}}}members")
+               if m.text != "LeadStatus" and "." in m.text]
     assert members and all(m.startswith("Lead.Align_") for m in members)
     entity = docs["espocrm/custom/Espo/Custom/Resources/metadata/entityDefs/Lead.json"]
     assert set(entity["fields"]) - {"status"} == {n for n in entity["fields"]

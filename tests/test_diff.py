@@ -97,6 +97,19 @@ def test_stage_threshold_is_named_and_stricter() -> None:
     assert c.line == BASE.stage("mql").loc.of("entry").line
 
 
+def test_a_crm_binding_change_is_breaking() -> None:
+    changes = sd.diff(BASE, policy_of(edited(fields__employees__crm={"hubspot": "headcount",
+                                                                       "salesforce": False})))
+    assert [(c.kind, c.id, c.summary.split(": ", 1)[1]) for c in changes if c.area == "field"] == [
+        ("breaking", "employees", "hubspot field a field of its own -> `headcount` "
+                                  "(its data must be moved)"),
+        ("breaking", "employees", "salesforce field bound automatically -> a field of its own "
+                                  "(its data must be moved)")]
+    changes = sd.diff(BASE, policy_of(edited(targets__crm__convert_at="opportunity")))
+    c = only(changes, area="target")
+    assert c.kind == "breaking" and "`sql` -> `opportunity`" in c.summary
+
+
 def test_grade_set_narrowed_is_stricter_by_the_solver() -> None:
     entry = RAW["stages"][1]["entry"].replace('["A", "B"]', '["A"]')
     c = only(sd.diff(BASE, policy_of(edited(stages__1__entry=entry))), area="stage")

@@ -245,7 +245,7 @@ def test_plain_english_reaches_the_docs(files: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("a|b", "a\\|b"), ("[x](y)", "\\[x\\]\\(y\\)"), ("<b>", "\\<b\\>"), ("`c`", "\\`c\\`"),
+    ("a|b", "a\\|b"), ("[x](y)", "\\[x\\](y)"), ("1.4.0", "1.4.0"), ("<b>", "\\<b\\>"), ("`c`", "\\`c\\`"),
     ("*_#~&$\\", "\\*\\_\\#\\~\\&\\$\\\\"), ("- item", "\\- item"), ("+ item", "\\+ item"),
     ("1. one", "1\\. one"), ("12) x", "12\\) x"), ("a\n\n# b", "a \\# b"), ("Größe", "Größe"),
 ])

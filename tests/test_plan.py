@@ -264,3 +264,12 @@ def test_help_shows_an_example() -> None:
     result = run("--help")
     assert result.exit_code == 0
     assert "alignctl plan examples/acme-saas/alignment.yaml" in result.stdout
+
+
+def test_stage_nouns_read_as_a_person_counts_leads() -> None:
+    from alignctl.compiler.plan import count
+
+    assert count(12, "sales_ready") == "12 sales ready leads"        # not "sales readies"
+    assert count(1, "sales_ready") == "1 sales ready lead"
+    assert count(2, "qualified") == "2 qualified leads"
+    assert count(3, "mql") == "3 MQLs" and count(1_600, "inquiry") == "1,600 inquiries"

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from alignctl.compiler.ir import Policy
 from alignctl.policy.diagnostics import Diagnostic
 
-from . import capacity, conditions, funnel, glossary, ownership, recycling, scoring
+from . import capacity, conditions, crm, funnel, glossary, ownership, recycling, scoring
 
 Check = Callable[[Policy], Iterator[Diagnostic]]
 
@@ -21,6 +21,7 @@ CHECKS: tuple[Check, ...] = (
     *recycling.CHECKS,
     *ownership.CHECKS,
     *glossary.CHECKS,
+    *crm.CHECKS,
 )
 
 

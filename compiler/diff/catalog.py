@@ -128,6 +128,20 @@ def _field_changes(old: ir.Field, new: ir.Field) -> Iterator[Change]:
         ("label", DOCS, "label", None), ("description", DOCS, "description", None)))
     yield from _values_changes("field", new.id, title, old.values, new.values,
                                old.loc.of("values"), new.loc.of("values"))
+    yield from _binding_changes(old, new, title)
+
+
+def _binding_changes(old: ir.Field, new: ir.Field, title: str) -> Iterator[Change]:
+    """A changed `crm:` binding moves the field's data to another CRM field."""
+    was, now = dict(old.crm), dict(new.crm)
+    for platform in sorted(set(was) | set(now)):
+        x, y = was.get(platform, "automatic"), now.get(platform, "automatic")
+        if x != y:
+            words = {None: "a field of its own", "automatic": "bound automatically"}
+            yield Change(BREAKING, "field", new.id,
+                         f"{title}: {platform} field {words.get(x, f'`{x}`')} -> "
+                         f"{words.get(y, f'`{y}`')} (its data must be moved)",
+                         new.crm_loc.of(platform) if new.crm_loc else new.loc.span)
 
 
 def _values_changes(area: str, ident: str, title: str, old: Sequence[ir.EnumValue],
@@ -253,6 +267,11 @@ def _targets(base: ir.Policy, head: ir.Policy) -> Iterator[Change]:
         if x != y:
             yield Change(kind, "target", attr, f"{words} `{x}` -> `{y}`: every generated CRM "
                          "field is renamed", b.loc.of("crm"))
+    if a.crm_convert_at != b.crm_convert_at:
+        yield Change(BREAKING, "target", "crm_convert_at",
+                     f"Lead conversion `{a.crm_convert_at or 'at the won stage'}` -> "
+                     f"`{b.crm_convert_at or 'at the won stage'}`: lead statuses and the "
+                     "fields on the opportunity change", b.loc.of("crm"))
     for attr, words, key in (("crm_platforms", "CRM platforms", "crm"),
                              ("scoring_dialects", "scoring dialects", "scoring"),
                              ("docs_formats", "docs formats", "docs")):
