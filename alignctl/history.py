@@ -16,7 +16,8 @@ Canonical columns (see `canonical`): `lead_id`; `<stage>_entered_at` per stage;
 `S_first_touch_at`, `S_attempts`; `disqualified_at`, `disqualification_reason`, `recycle_on`,
 `recycle_count`; `fit_grade`, `lead_score`; and every policy field (as text, for segments).
 `S_attempts` and `S_first_touch_at` are rolled up from `activities` rows (`lead_id, type,
-occurred_at`) when the leads file lacks them. Timestamps are naive UTC.
+occurred_at`) when the leads file lacks them: the activities from the handoff (`handoff_time`)
+until the next handoff. Timestamps are naive UTC.
 
 Flags: `dup` (a lead id seen on an earlier row; the first row is kept), `out_of_order` (entered
 a later stage before an earlier one), `bad_stage`, `bad_reason`, `bad_time` (a value that is not
@@ -49,6 +50,7 @@ class Issue:
     count: int
     examples: tuple[str, ...]
     message: str
+    first_row: int | None = None      # 1-based data row of the first example (header not counted)
 
 
 @dataclass
@@ -215,7 +217,7 @@ def _typed_sql(cols: dict[str, str], found: dict[str, str]) -> str:
 
 def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> None:
     """Roll activity rows up to `S_attempts` / `S_first_touch_at` where the leads lack them: the
-    activities from the handoff (the `from` stage's entered_at) until the next handoff."""
+    activities from the handoff (`handoff_time`) until the next handoff."""
     from alignctl.columns import Columns
 
     raw = _read(con, path, "activities")
@@ -228,16 +230,18 @@ def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> No
                            f"{', '.join(raw.columns)}")
     _run(con, f"CREATE TABLE activities AS SELECT CAST({_q(got['lead_id'])} AS VARCHAR) AS "
                 f"lead_id, {_cast(TS, got['occurred_at'])} AS occurred_at FROM raw_activities")
-    hands = [(h.from_stage, h.to_stage) for h in policy.handoffs]
-    for i, (frm, to) in enumerate(hands):
-        start = f"t.{_q(frm + '_entered_at')}"
-        nxt = f"t.{_q(hands[i + 1][0] + '_entered_at')}" if i + 1 < len(hands) else "NULL"
+    hands = list(policy.handoffs)
+    for i, h in enumerate(hands):
+        to, has = h.to_stage, found.__contains__
+        start = handoff_time(h, has, "t.")
+        later = handoff_time(hands[i + 1], has, "t.") if i + 1 < len(hands) else None
+        nxt = later or "NULL"
         sets = []
         if f"{to}_attempts" not in found:
             sets.append((f"{to}_attempts", "count(a.occurred_at)"))
         if f"{to}_first_touch_at" not in found:
             sets.append((f"{to}_first_touch_at", "min(a.occurred_at)"))
-        if not sets or f"{frm}_entered_at" not in found:
+        if not sets or start is None:
             continue
         agg = ", ".join(f"{e} AS v{j}" for j, (_, e) in enumerate(sets))
         _run(con, f"""CREATE TABLE roll AS SELECT t._row, {agg} FROM typed t
@@ -249,6 +253,18 @@ def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> No
         _run(con, "DROP TABLE roll")
         for c, _ in sets:
             found[c] = "activities"
+
+
+def handoff_time(h: ir.Handoff, has, prefix: str = "") -> str | None:
+    """SQL for when the lead was handed over in `h`, or None when the input cannot say:
+    `S_accept_due_at - accept_within` when the export has the due time (the CRM sets it at the
+    handoff; a lead without it was never handed), else the `from` stage's entered_at."""
+    due = f"{h.to_stage}_accept_due_at"
+    if has(due) and h.sla and h.sla.accept_within:
+        return f"({prefix}{_q(due)} - INTERVAL {h.sla.accept_within.seconds} SECOND)"
+    if has(f"{h.from_stage}_entered_at"):
+        return prefix + _q(f"{h.from_stage}_entered_at")
+    return None
 
 
 def _flag_sql(policy: ir.Policy, cols: dict[str, str]) -> str:
@@ -285,13 +301,13 @@ _FLAG = {"duplicate_id": "dup", "out_of_order": "out_of_order", "unknown_stage":
 def _issues(h: History) -> list[Issue]:
     out = []
     for kind, flag in _FLAG.items():
-        n, ids = _run(h.con, f"SELECT count(*), list(lead_id ORDER BY _row)[1:{EXAMPLES}] "
-                             f"FROM leads WHERE {flag}")[0]
+        n, ids, first = _run(h.con, f"SELECT count(*), list(lead_id ORDER BY _row)"
+                                    f"[1:{EXAMPLES}], min(_row) FROM leads WHERE {flag}")[0]
         if n:
-            out.append(Issue(kind, n, tuple(ids), f"{ISSUE_TEXT[kind]}: {n}"))
-    n = _run(h.con, "SELECT count(*) FROM typed WHERE lead_id IS NULL")[0][0]
+            out.append(Issue(kind, n, tuple(ids), f"{ISSUE_TEXT[kind]}: {n}", first))
+    n, first = _run(h.con, "SELECT count(*), min(_row) FROM typed WHERE lead_id IS NULL")[0]
     if n:
-        out.append(Issue("missing_id", n, (), f"{ISSUE_TEXT['missing_id']}: {n}"))
+        out.append(Issue("missing_id", n, (), f"{ISSUE_TEXT['missing_id']}: {n}", first))
     return out
 
 
