@@ -258,6 +258,8 @@ def test_cli_formats(tmp_path: Path) -> None:
     assert sarif["runs"][0]["results"]
     text = runner.invoke(main, ["report", *ARGS]).stdout
     assert "Conversion" in text and "Findings" in text and "\\x0a" not in text
+    short = runner.invoke(main, ["report", *ARGS, "--format", "summary"]).stdout
+    assert "mql -> sal: 65.0 % (plan 70.0 %)" in short and "ALN970" in short
     md = runner.invoke(main, ["report", *ARGS, "--format", "markdown"]).stdout
     assert md.startswith("## ") and "| mql -> sal |" in md.replace("\\>", ">")
     out = tmp_path / "r.html"

@@ -13,7 +13,7 @@ import click
 
 from . import EXIT_FAIL, EXIT_USAGE, policy_argument, require_valid, use_color
 
-FORMATS = ("text", "markdown", "html", "json", "github", "sarif")
+FORMATS = ("text", "summary", "markdown", "html", "json", "github", "sarif")
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json",
             ".sarif": "sarif", ".txt": "text"}
 LARGE_INPUT = 64 * 1024 * 1024        # bytes: above this, show progress even without a TTY
@@ -32,7 +32,8 @@ LARGE_INPUT = 64 * 1024 * 1024        # bytes: above this, show progress even wi
 @click.option("--to", "end", metavar="DATE", help="Last day of the window, inclusive; the "
               "report is as of the next midnight (UTC). Default: the latest timestamp.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="text, markdown, html, json, or the findings alone as github/sarif. "
+              help="text, summary (a few lines), markdown, html, json, or the findings alone "
+                   "as github/sarif. "
                    "Default: from --out's suffix, else text.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False),
               help="Write the report here (atomically). Default: stdout.")
@@ -112,6 +113,8 @@ def render(fmt: str, doc: dict, diags, sources, *, color: bool = False) -> str:
         return r.to_json(doc, diags)
     if fmt == "markdown":
         return r.to_markdown(doc, diags)
+    if fmt == "summary":
+        return r.to_summary(doc, diags)
     if fmt == "html":
         from alignctl.report.html import to_html
 

@@ -254,3 +254,29 @@ def to_markdown(doc: dict, diags: Sequence[Diagnostic]) -> str:
         out.append(f"- **{d.severity.value}** `{d.code}` {md(d.message)} ({md(where)})")
         out += [f"  - {md(n)}" for n in d.notes]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+def to_summary(doc: dict, diags: Sequence[Diagnostic]) -> str:
+    """A few lines for a terminal or a chat: the headline figures, then one line per finding."""
+    from alignctl.render import printable, summary
+
+    out = [title(doc)]
+    for r in doc["conversion"]:
+        if r["consecutive"] and r["rate"] is not None:
+            plan = f" (plan {pct(r['planned'])})" if r["planned"] is not None else ""
+            out.append(f"  {r['from']} -> {r['to']}: {pct(r['rate'])}{plan}")
+    for r in doc["sla"]:
+        parts = [f"{label} {pct(r[key]['share'])}" for key, label in
+                 (("accept", "accepted in time"), ("first_touch", "first touch in time"))
+                 if r.get(key)]
+        out.append(f"  handoff {r['handoff']}: " + ", ".join(parts or ["n/a"]))
+    counts = summary(diags)
+    out.append(f"{len(diags)} findings ({counts['errors']} errors, {counts['warnings']} "
+               "warnings)")
+    out += [f"  {d.severity.value} {d.code} {d.span.file}:{d.span.line} {d.message}"
+            for d in diags]
+    if doc["not_measurable"]:
+        out.append("not measurable: " + "; ".join(m["section"] for m in doc["not_measurable"]))
+    return "\n".join(printable(x) for x in out) + "\n"
