@@ -152,7 +152,8 @@ def load(policy: ir.Policy, leads: Path, *, activities: Path | None = None,
         raise HistoryError(f"--leads `{leads}` has no lead id column (`lead_id`, or the CRM's "
                            f"`Id`/`hs_object_id`); it has: {', '.join(raw.columns) or 'none'}")
     try:
-        _run(con, _typed_sql(cols, found))
+        types = dict(zip(raw.columns, map(str, raw.dtypes), strict=True))
+        _run(con, _typed_sql(cols, found, types))
         if activities is not None:
             _activities(con, policy, activities, found)
         _run(con, _flag_sql(policy, cols))
@@ -184,11 +185,31 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _cast(kind: str, src: str) -> str:
-    """A cast that yields NULL for a value it cannot read, and the raw text, for bad_time."""
-    text = f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')"
+def _text(src: str) -> str:
+    return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
+
+
+def _ts_from_text(text: str) -> str:
+    """Text to naive UTC: an ISO offset (`Z`, `+02:00`, `-0500`) is honoured, the rest is UTC;
+    only values that carry an offset pay for the time-zone conversion."""
+    offset = (f"(right({text}, 1) IN ('Z', 'z') OR (length({text}) > 19 AND "
+              f"(substr({text}, length({text}) - 5, 1) IN ('+', '-') OR "
+              f"substr({text}, length({text}) - 4, 1) IN ('+', '-') OR "
+              f"substr({text}, length({text}) - 2, 1) IN ('+', '-'))))")
+    return (f"CASE WHEN {offset} THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+            f"AS TIMESTAMP) ELSE TRY_CAST({text} AS TIMESTAMP) END")
+
+
+def _cast(kind: str, src: str, dtype: str = "VARCHAR") -> str:
+    """A cast that yields NULL for a value it cannot read; typed Parquet columns pass through."""
+    col, dtype = _q(src), str(dtype).upper()
+    if kind == TS and dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST({col} AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    if kind == TS and (dtype.startswith("TIMESTAMP") or dtype == "DATE"):
+        return f"CAST({col} AS TIMESTAMP)"
+    text = _text(col)
     if kind == TS:
-        return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        return _ts_from_text(text)
     if kind == DATE:
         return f"CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"
     if kind == INT:
@@ -201,18 +222,23 @@ def _cast(kind: str, src: str) -> str:
 _SQL_TYPES = {TS: "TIMESTAMP", DATE: "DATE", INT: "BIGINT", NUM: "DOUBLE", TEXT: "VARCHAR"}
 
 
-def _typed_sql(cols: dict[str, str], found: dict[str, str]) -> str:
-    select, bad = ["row_number() OVER () AS _row"], []
-    for c, kind in cols.items():
-        if c in found:
-            select.append(f"{_cast(kind, found[c])} AS {_q(c)}")
-            if kind in (TS, DATE):
-                raw = f"NULLIF(trim(CAST({_q(found[c])} AS VARCHAR)), '')"
-                bad.append(f"({raw} IS NOT NULL AND {_cast(kind, found[c])} IS NULL)")
-        else:
-            select.append(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {_q(c)}")
-    select.append(f"({' OR '.join(bad) or 'false'}) AS bad_time")
-    return f"CREATE TABLE typed AS SELECT {', '.join(select)} FROM raw_leads"
+def _typed_sql(cols: dict[str, str], found: dict[str, str], types: dict[str, str]) -> str:
+    """Canonical, typed columns; `bad_time` where a text date or time did not parse (each
+    value is cast once: the inner query keeps the text beside its cast)."""
+    inner, outer, bad = ["row_number() OVER () AS _row"], ["_row"], []
+    for i, (c, kind) in enumerate(cols.items()):
+        if c not in found:
+            outer.append(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {_q(c)}")
+            continue
+        dtype = types.get(found[c], "VARCHAR")
+        inner.append(f"{_cast(kind, found[c], dtype)} AS {_q(c)}")
+        outer.append(_q(c))
+        if kind in (TS, DATE) and str(dtype).upper() == "VARCHAR":
+            inner.append(f"{_text(_q(found[c]))} AS _raw{i}")
+            bad.append(f"(_raw{i} IS NOT NULL AND {_q(c)} IS NULL)")
+    outer.append(f"({' OR '.join(bad) or 'false'}) AS bad_time")
+    return (f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM "
+            f"(SELECT {', '.join(inner)} FROM raw_leads)")
 
 
 def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> None:
@@ -228,8 +254,10 @@ def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> No
     if lacking:
         raise HistoryError(f"--activities `{path}` lacks {', '.join(lacking)}; it has: "
                            f"{', '.join(raw.columns)}")
+    types = dict(zip(raw.columns, map(str, raw.dtypes), strict=True))
     _run(con, f"CREATE TABLE activities AS SELECT CAST({_q(got['lead_id'])} AS VARCHAR) AS "
-                f"lead_id, {_cast(TS, got['occurred_at'])} AS occurred_at FROM raw_activities")
+              f"lead_id, {_cast(TS, got['occurred_at'], types[got['occurred_at']])} AS "
+              f"occurred_at FROM raw_activities")
     hands = list(policy.handoffs)
     for i, h in enumerate(hands):
         to, has = h.to_stage, found.__contains__
@@ -273,14 +301,14 @@ def _flag_sql(policy: ir.Policy, cols: dict[str, str]) -> str:
     stages = ", ".join(f"'{s.id}'" for s in policy.stages) or "NULL"
     reasons = ", ".join(f"'{r}'" for r in (policy.disqualification.reasons
                                            if policy.disqualification else ())) or "NULL"
-    dup = "row_number() OVER (PARTITION BY lead_id ORDER BY _row) > 1"
     out = f"({' OR '.join(order) or 'false'})"
     bad_stage = f"coalesce(lifecycle_stage NOT IN ({stages}), false)"
     bad_reason = f"coalesce(disqualification_reason NOT IN ({reasons}), false)"
     return f"""CREATE TABLE leads AS SELECT *, NOT (dup OR out_of_order OR bad_stage OR bad_time)
-        AS ok, NOT bad_reason AS reason_ok FROM (SELECT * EXCLUDE (bad_time), bad_time,
-        {dup} AS dup, {out} AS out_of_order, {bad_stage} AS bad_stage,
-        {bad_reason} AS bad_reason FROM typed WHERE lead_id IS NOT NULL) ORDER BY _row"""
+        AS ok, NOT bad_reason AS reason_ok FROM (SELECT t.*, t._row > f.first AS dup,
+        {out} AS out_of_order, {bad_stage} AS bad_stage, {bad_reason} AS bad_reason
+        FROM typed t JOIN (SELECT lead_id, min(_row) AS first FROM typed GROUP BY lead_id) f
+        USING (lead_id))"""
 
 
 ISSUE_TEXT = {
