@@ -297,3 +297,14 @@ def test_policy_report_columns_map_other_names(tmp_path: Path) -> None:
     assert doc["inputs"]["columns"] == {"inquiry_entered_at": "Created",
                                         "lead_id": "Lead Number"}
     assert sum(v["entered"] for v in doc["volumes"]) == 1
+
+
+def test_docs_show_the_summary_the_command_prints(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    docs = (ROOT / "docs/report.md").read_text("utf-8")
+    res = CliRunner().invoke(main, ["report", "examples/acme-saas/alignment.yaml", "--leads",
+                                    "examples/data/history/leads.csv", "--activities",
+                                    "examples/data/history/activities.csv", "--from",
+                                    "2025-07-07", "--format", "summary"])
+    assert res.exit_code == 0
+    assert res.stdout in docs, "docs/report.md's example is stale: paste the new summary"
