@@ -22,6 +22,7 @@ COMMANDS = {
     "explain": "explain",
     "init": "init",
     "lsp": "lsp",
+    "report": "report",
 }
 
 

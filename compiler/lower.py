@@ -482,7 +482,8 @@ def generated_fields(models, stages, handoffs, disq) -> dict[str, str]:
            "lifecycle_stage": "the funnel stage", "owner_team": "the owning team",
            "lead_score": "the total score", "recycle_on": "the recycle date",
            "recycle_count": "the recycle count",
-           "disqualification_reason": "the disqualification reason"}
+           "disqualification_reason": "the disqualification reason",
+           "disqualified_at": "when the lead was disqualified"}
     if disq is not None:
         out[disq.field] = "the disqualification reason"
     if any(m.grades for m in models.values()):
@@ -492,6 +493,9 @@ def generated_fields(models, stages, handoffs, disq) -> dict[str, str]:
     for h in handoffs:
         out[f"{h.to_stage}_accept_due_at"] = f"when {h.to_stage} acceptance is due"
         out[f"{h.to_stage}_accepted"] = f"whether {h.to_stage} was accepted"
+        out[f"{h.to_stage}_accepted_at"] = f"when {h.to_stage} was accepted"
+        out[f"{h.to_stage}_first_touch_at"] = f"the first touch after the {h.to_stage} handoff"
+        out[f"{h.to_stage}_attempts"] = f"contact attempts after the {h.to_stage} handoff"
     for s in stages:  # an entry reading `accepted` needs the checkbox even without a handoff
         if s.entry is not None and any(isinstance(n, Ref) and n.name == "accepted"
                                        and n.kind == "builtin" for n in walk(s.entry.expr)):

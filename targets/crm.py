@@ -237,6 +237,10 @@ def _disqualification(policy: ir.Policy) -> Iterator[CrmField]:
                    role="disqualification", description="Why the lead left the funnel; "
                    "required when it is disqualified. The reason decides whether and when "
                    "the lead is recycled.")
+    yield CrmField("disqualified_at", "Disqualified at", "datetime", source="automation",
+                   role="disqualified_at",
+                   description="When the lead was disqualified (the reason was set); its "
+                               "recycle rule counts from it.")
     yield CrmField("recycle_on", "Recycle on", "date", source="automation", role="recycle_on",
                    description="When a disqualified lead comes back, from its reason's "
                                "recycle rule.")
@@ -247,7 +251,8 @@ def _disqualification(policy: ir.Policy) -> Iterator[CrmField]:
 
 
 def _handoffs(policy: ir.Policy) -> Iterator[CrmField]:
-    """Per handoff, `<to>_accept_due_at` and `<to>_accepted`; a stage whose entry reads the
+    """Per handoff, `<to>_accept_due_at`, `<to>_accepted` and the measured `<to>_accepted_at`,
+    `<to>_first_touch_at`, `<to>_attempts`; a stage whose entry reads the
     built-in `accepted` gets its checkbox even without a handoff, since the entry needs it."""
     done: set[str] = set()
     for h in policy.handoffs:
@@ -265,10 +270,33 @@ def _handoffs(policy: ir.Policy) -> Iterator[CrmField]:
                        description=f"When the lead handed from {from_label} must be accepted "
                                    f"or rejected for {to_label}: {due}.")
         yield _accepted(policy, h.to_stage, f" the handoff from {from_label}")
+        yield from _measured(policy, h, to_label, from_label)
     for s in policy.stages:
         if s.id not in done and s.entry is not None and _reads_accepted(s.entry.expr):
             done.add(s.id)
             yield _accepted(policy, s.id, "")
+
+
+def _measured(policy: ir.Policy, h: ir.Handoff, to_label: str, from_label: str
+              ) -> Iterator[CrmField]:
+    """The timestamps and count `alignctl report` measures the handoff's SLA with."""
+    stage = policy.stage(h.to_stage)
+    owner = stage.owner if stage else None
+    short = short_name(stage) if stage else h.to_stage
+    yield CrmField(f"{h.to_stage}_accepted_at", f"{short} accepted at", "datetime",
+                   owner=owner, source="handoff", role="accepted_at", subject=h.to_stage,
+                   description=f"When the lead handed from {from_label} was accepted for "
+                               f"{to_label}; measures the accept SLA.")
+    yield CrmField(f"{h.to_stage}_first_touch_at", f"{short} first touch", "datetime",
+                   owner=owner, source="integration", role="first_touch_at",
+                   subject=h.to_stage,
+                   description=f"First call or personal email after the handoff from "
+                               f"{from_label}; measures the first-touch SLA.")
+    yield CrmField(f"{h.to_stage}_attempts", f"{short} contact attempts", "integer",
+                   owner=owner, source="integration", role="attempts", subject=h.to_stage,
+                   description=f"Contact attempts since the handoff from {from_label}, "
+                               "rolled up from calls and emails; no_response needs the "
+                               "SLA's attempts.")
 
 
 def _accepted(policy: ir.Policy, stage_id: str, what: str) -> CrmField:

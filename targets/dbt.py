@@ -89,7 +89,7 @@ def _dbt_version(version: str) -> str:
     return match.group(0) if match else "0.0.0"
 
 
-def sources_yml(doc: dict) -> str:
+def sources_yml(doc: dict, extra: tuple[dict, ...] = ()) -> str:
     inputs = doc["inputs"]
     tables = []
     for name in ("leads", "events"):
@@ -100,6 +100,7 @@ def sources_yml(doc: dict) -> str:
             "columns": [{"name": c, "description": _describe(spec)}
                         for c, spec in inputs[name].items()],
         })
+    tables += list(extra)
     data = {"version": 2, "sources": [{
         "name": "alignctl",
         "schema": "{{ var('alignctl_schema', target.schema) }}",
@@ -136,11 +137,18 @@ def schema_yml(doc: dict) -> str:
     return _yaml(data, doc)
 
 
-def files(doc: dict, dialects: tuple[str, ...]) -> dict[str, str]:
-    """The dbt package, {path under dbt/: text}."""
-    return {
+def files(doc: dict, dialects: tuple[str, ...], policy=None) -> dict[str, str]:
+    """The dbt package, {path under dbt/: text}; with `policy`, also the alignment metric
+    models of `alignctl report` (targets/dbt_metrics.py) and their `crm_leads` source."""
+    from . import dbt_metrics
+
+    extra = (dbt_metrics.sources(policy),) if policy is not None and policy.stages else ()
+    out = {
         "dbt_project.yml": project_yml(doc),
-        "models/sources.yml": sources_yml(doc),
+        "models/sources.yml": sources_yml(doc, extra),
         "models/schema.yml": schema_yml(doc),
         "models/lead_scores.sql": model_sql(doc, dialects),
     }
+    if policy is not None:
+        out.update(dbt_metrics.files(policy))
+    return out

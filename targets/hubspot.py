@@ -61,9 +61,11 @@ SYNONYMS = {
     "other": "other",
 }
 GROUPS = {"lifecycle_stage": "funnel", "owner_team": "funnel", "stage_entered_at": "funnel",
-          "accept_due_at": "funnel", "accepted": "funnel", "model_score": "scoring",
+          "accept_due_at": "funnel", "accepted": "funnel", "accepted_at": "funnel",
+          "first_touch_at": "funnel", "attempts": "funnel", "model_score": "scoring",
           "lead_score": "scoring", "fit_grade": "scoring", "disqualification": "disqualification",
-          "recycle_on": "disqualification", "recycle_count": "disqualification"}
+          "recycle_on": "disqualification", "recycle_count": "disqualification",
+          "disqualified_at": "disqualification"}
 GROUP_LABELS = {"funnel": "Funnel and handoffs", "scoring": "Lead scoring",
                 "disqualification": "Disqualification and recycling"}
 

@@ -28,7 +28,7 @@ class ScoringTarget(Target):
                  "mautic.json": scoring_model.dumps(mautic.build(doc))}
         for dialect in dialects:
             files[f"sql/{dialect}/lead_scores.sql"] = sql.render(doc, dialect).encode("utf-8")
-        for rel, text in dbt.files(doc, dialects).items():
+        for rel, text in dbt.files(doc, dialects, policy).items():
             files[f"dbt/{rel}"] = text.encode("utf-8")
         return files
 
