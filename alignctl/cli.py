@@ -21,6 +21,7 @@ COMMANDS = {
     "test": "test",
     "explain": "explain",
     "init": "init",
+    "backtest": "backtest",
 }
 
 

@@ -20,7 +20,7 @@ from collections import defaultdict
 from statistics import mean, median
 
 from alignctl import quality
-from alignctl.replay import Inputs, Side, entries, open_side
+from alignctl.replay import Inputs, Side, entries, open_side, recorded
 
 EXAMPLES = 3
 
@@ -119,6 +119,7 @@ def volume(base: Side, head: Side) -> list[dict]:
 
     n = len(base.periods)
     got = {"base": entries(base), "head": entries(head)}
+    actual = recorded(base)
     plan = compute_plan(head.policy)
     out = []
     for s in head.policy.stages[1:]:
@@ -128,6 +129,8 @@ def volume(base: Side, head: Side) -> list[dict]:
         out.append({"stage": s.id, "base": per["base"], "head": per["head"],
                     "base_avg": round(avg["base"], 2), "head_avg": round(avg["head"], 2),
                     "change_pct": _pct(avg["base"], avg["head"]),
+                    "recorded_avg": round(sum(actual.get((s.id, p), 0) for p in range(1, n + 1))
+                                          / n, 2) if n and (s.id, 1) in actual else None,
                     "required": _value(row.required) if row else None,
                     "expected": _value(row.expected) if row else None,
                     "committed": row.commitment if row else None})

@@ -251,3 +251,16 @@ def entries(side: Side) -> dict[tuple[str, int], int]:
         SELECT i, p, count(*) FROM firsts WHERE p >= 1 GROUP BY ALL""")
     ids = side.stage_ids
     return {(ids[i], p): n for i, p, n in rows}
+
+
+def recorded(side: Side) -> dict[tuple[str, int], int]:
+    """(stage, period) -> leads the export says entered the stage in that period (1-based)."""
+    out: dict[tuple[str, int], int] = {}
+    for s in side.policy.stages[1:]:
+        column = f"{s.id}_entered_at"
+        if not side.history.has(column):
+            continue
+        for k, (start, end) in enumerate(side.periods, 1):
+            out[(s.id, k)] = side.sql(f'SELECT count(*) FROM hist WHERE ok AND "{column}" >= ? '
+                                      f'AND "{column}" < ?', [start, end])[0][0]
+    return out

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from alignctl.compiler import ir
 
-from . import catalog, funnel, scoring
+from . import catalog, drift, funnel, scoring
 from .comments import SECTION_AREAS, comment_changes
 from .conditions import Delta, condition_change
 from .core import (
@@ -45,6 +45,7 @@ DIFFERS: tuple[Callable[[ir.Policy, ir.Policy], Iterator[Change]], ...] = (
     *catalog.DIFFERS,
     *scoring.DIFFERS,
     *funnel.DIFFERS,
+    *drift.DIFFERS,
 )
 
 
