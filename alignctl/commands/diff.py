@@ -111,11 +111,18 @@ class Report:
 
     @classmethod
     def build(cls, base, head, link_base: str = "") -> Report:
-        from alignctl.compiler.diff import comment_changes, diff, new_findings, ordered
+        from alignctl.compiler.diff import (
+            comment_changes,
+            diff,
+            docs_drift,
+            new_findings,
+            ordered,
+        )
 
         changes = []
         if base.result.policy is not None and head.result.policy is not None:
             changes = diff(base.result.policy, head.result.policy)
+            changes += docs_drift(base.result.policy, head.result.policy)
             changes = ordered(changes + comment_changes(
                 base.result.sources, head.result.sources, _file_pairs(base, head)))
         new = new_findings(base.result.diagnostics, head.result.diagnostics)

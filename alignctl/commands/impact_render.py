@@ -111,7 +111,7 @@ def _load(t: dict, side: str) -> str:
 
 def render_markdown(imp: dict | None, info: dict, md: Callable[[str], str]) -> list[str]:
     if imp is None:
-        return [f"#### Impact", "", md(info["skipped"]), ""] if info.get("skipped") else []
+        return ["#### Impact", "", md(info["skipped"]), ""] if info.get("skipped") else []
     out = ["#### Impact on real leads", "", md(headline(imp, info["leads"])) + ".", ""]
     out += ["**Now.** " + " ".join(md(x) for x in now_lines(imp)), ""]
     for title, rows in (("Stage", imp["now"]["stages"]), ("Grade", imp["now"]["grades"])):
