@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate_speed.py
 	$(BIN)/python bench/large_policy.py
 	$(BIN)/python bench/scoring_speed.py
+	$(BIN)/python bench/impact_speed.py
 
 test-spark: $(STAMP)
 	$(BIN)/python -m pip install -q "pyspark>=3.5"

@@ -195,3 +195,21 @@ def test_leads_without_stage_timestamps_say_what_is_not_measurable(tmp_path) -> 
     imp = json.loads(result.stdout)["impact"]
     assert imp["volume"] == [] and imp["now"]["leads"] > 0
     assert any("needs column inquiry_entered_at" in n for n in imp["notes"])
+
+
+def test_review_docs_show_the_current_impact_section() -> None:
+    """docs/review.md's rendered Impact section is what the diff prints today."""
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        out = diff("tests/golden/diff/acme-review/base.yaml",
+                   "tests/golden/diff/acme-review/alignment.yaml", "--format", "markdown",
+                   "--leads", "examples/data/replay/leads.csv",
+                   "--events", "examples/data/replay/events.csv").stdout
+    finally:
+        os.chdir(cwd)
+    block = out[out.index("#### Impact on real leads"):out.index("#### New findings")]
+    docs = (ROOT / "docs" / "review.md").read_text()
+    assert block.rstrip() in docs, "re-render the Impact section in docs/review.md"
