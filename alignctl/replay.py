@@ -100,12 +100,16 @@ def _open(policy, inputs: Inputs, as_of, periods, replay: bool) -> Side:
         events = _empty_events(con, doc)
         if doc["inputs"]["events"]["event"]["values"]:
             notes.append("no --events: every engagement score is 0")
-    score.load(con, doc, inputs.leads, events, as_of or datetime(1970, 1, 1),
-               Columns(policy, inputs.mapping))
-    for name in ("leads", "events"):
-        con.execute(f"CREATE TABLE {_IN[name]} AS SELECT * FROM {name}")
-        con.execute(f"DROP VIEW {name}")
-        con.execute(f"DROP VIEW IF EXISTS raw_{name}")
+    try:
+        score.load(con, doc, inputs.leads, events, as_of or datetime(1970, 1, 1),
+                   Columns(policy, inputs.mapping))
+        for name in ("leads", "events"):
+            con.execute(f"CREATE TABLE {_IN[name]} AS SELECT * FROM {name}")
+            con.execute(f"DROP VIEW {name}")
+            con.execute(f"DROP VIEW IF EXISTS raw_{name}")
+    finally:
+        if inputs.events is None:
+            events.unlink(missing_ok=True)
     h = history.load(policy, inputs.leads, mapping=inputs.mapping, con=con)
     con.execute("ALTER TABLE leads RENAME TO hist")
     con.execute("CREATE VIEW leads AS SELECT * FROM score_in")

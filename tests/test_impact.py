@@ -213,3 +213,12 @@ def test_review_docs_show_the_current_impact_section() -> None:
     block = out[out.index("#### Impact on real leads"):out.index("#### New findings")]
     docs = (ROOT / "docs" / "review.md").read_text()
     assert block.rstrip() in docs, "re-render the Impact section in docs/review.md"
+
+
+def test_without_events_engagement_is_zero_and_said(tmp_path) -> None:
+    result = diff(REVIEW / "base.yaml", REVIEW / "alignment.yaml", "--format", "json",
+                  "--leads", LEADS, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    imp = json.loads(result.stdout)["impact"]
+    assert "no --events: every engagement score is 0" in imp["notes"]
+    assert all(v["base_avg"] == v["head_avg"] for v in imp["volume"])   # nobody reaches 40 or 50
