@@ -23,12 +23,19 @@ demo: $(STAMP)
 	$(BIN)/alignctl build $(EXAMPLE) --target all --out $(OUT)
 	$(BIN)/alignctl score $(EXAMPLE) --leads examples/data/leads.csv \
 	    --events examples/data/events.csv --as-of 2025-01-01T00:00:00 --out $(OUT)/scores.csv
+	$(BIN)/alignctl report $(EXAMPLE) --leads examples/data/history/leads.csv \
+	    --activities examples/data/history/activities.csv --from 2025-07-07 \
+	    --out $(OUT)/report.html
 	@echo
 	@echo "Validated $(EXAMPLE); generated files are in $(OUT)/:"
 	@echo "  $(OUT)/crm/      CRM field specs (Salesforce, HubSpot, EspoCRM)"
 	@echo "  $(OUT)/scoring/  scoring.json, SQL per dialect, dbt package, mautic.json"
 	@echo "  $(OUT)/docs/     Markdown docs and html/index.html"
 	@echo "  $(OUT)/scores.csv  the bundled synthetic leads, scored"
+	@echo "  $(OUT)/report.html the policy measured against 26 weeks of simulated history"
+	@echo
+	@$(BIN)/alignctl report $(EXAMPLE) --leads examples/data/history/leads.csv \
+	    --activities examples/data/history/activities.csv --from 2025-07-07 --format summary
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/large_policy.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/impact_speed.py
+	$(BIN)/python bench/report_speed.py
 
 test-spark: $(STAMP)
 	$(BIN)/python -m pip install -q "pyspark>=3.5"

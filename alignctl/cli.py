@@ -21,6 +21,7 @@ COMMANDS = {
     "test": "test",
     "explain": "explain",
     "init": "init",
+    "report": "report",
     "backtest": "backtest",
 }
 

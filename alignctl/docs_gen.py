@@ -8,6 +8,7 @@ for the first test policy under tests/cases/ that must produce it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -23,6 +24,10 @@ HEADER = """# Check catalogue
 Generated from `policy/codes.py` and the test policies in `tests/cases/` by `make docs`
 (`python -m alignctl.docs_gen`); do not edit. Every code is stable and has a test policy that
 produces it, shown under [Examples](#examples) exactly as `alignctl validate` prints it.
+
+
+Codes ALN970-ALN977 are findings of `alignctl report` (docs/report.md): the policy measured
+against CRM history; their examples come from the demo history in `examples/data/history/`.
 
 Severities are defaults. A policy can change them (`checks: { severity: { ALN704: error } }`,
 `off` silences a check) except for the structural codes ALN001-ALN006, which describe a file that
@@ -62,10 +67,48 @@ def at_root():
         os.chdir(before)
 
 
-def example(code: str) -> list[str]:
+DEMO = ("examples/acme-saas/alignment.yaml", "examples/data/history/leads.csv",
+        "examples/data/history/activities.csv", "2025-07-07")
+
+
+@functools.cache
+def demo_findings() -> tuple[list, dict]:
+    """The report's findings on the demo history, as `alignctl report` prints them."""
+    from datetime import date
+
     from alignctl.api import check_policy
+    from alignctl.history import load
+    from alignctl.report import build, findings
+
+    policy, leads, activities, start = DEMO
+    with at_root():
+        result = check_policy(policy)
+        history = load(result.policy, Path(leads), activities=Path(activities))
+        doc = build(result.policy, history, date.fromisoformat(start))
+    return findings(result.policy, doc), result.sources
+
+
+def report_example(code: str) -> list[str]:
     from alignctl.render import render_text
 
+    policy, leads, activities, start = DEMO
+    diags, sources = demo_findings()
+    diags = [d for d in diags if d.code == code][:1]
+    if not diags:
+        return ["Produced by `alignctl report` from lead history; the demo history does not "
+                "trigger it (tests/test_report.py has a history that does)."]
+    text = render_text(diags, sources).rsplit("\n\n", 1)[0]
+    return [f"From `alignctl report {policy} --leads {leads} --activities {activities} "
+            f"--from {start}`:", "", "```text", text.rstrip("\n"), "```"]
+
+
+def example(code: str) -> list[str]:
+    from alignctl.api import check_policy
+    from alignctl.policy.codes import REPORT_CODES
+    from alignctl.render import render_text
+
+    if code in REPORT_CODES:
+        return report_example(code)
     path = first_case(code)
     if path is None:
         return ["No test policy produces this code yet."]

@@ -16,7 +16,8 @@ Canonical columns (see `canonical`): `lead_id`; `<stage>_entered_at` per stage;
 `S_first_touch_at`, `S_attempts`; `disqualified_at`, `disqualification_reason`, `recycle_on`,
 `recycle_count`; `fit_grade`, `lead_score`; and every policy field (as text, for segments).
 `S_attempts` and `S_first_touch_at` are rolled up from `activities` rows (`lead_id, type,
-occurred_at`) when the leads file lacks them. Timestamps are naive UTC.
+occurred_at`) when the leads file lacks them: the activities from the handoff (`handoff_time`)
+until the next handoff. Timestamps are naive UTC.
 
 Flags: `dup` (a lead id seen on an earlier row; the first row is kept), `out_of_order` (entered
 a later stage before an earlier one), `bad_stage`, `bad_reason`, `bad_time` (a value that is not
@@ -49,6 +50,7 @@ class Issue:
     count: int
     examples: tuple[str, ...]
     message: str
+    first_row: int | None = None      # 1-based data row of the first example (header not counted)
 
 
 @dataclass
@@ -150,7 +152,8 @@ def load(policy: ir.Policy, leads: Path, *, activities: Path | None = None,
         raise HistoryError(f"--leads `{leads}` has no lead id column (`lead_id`, or the CRM's "
                            f"`Id`/`hs_object_id`); it has: {', '.join(raw.columns) or 'none'}")
     try:
-        _run(con, _typed_sql(cols, found))
+        types = dict(zip(raw.columns, map(str, raw.dtypes), strict=True))
+        _run(con, _typed_sql(cols, found, types))
         if activities is not None:
             _activities(con, policy, activities, found)
         _run(con, _flag_sql(policy, cols))
@@ -182,11 +185,31 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _cast(kind: str, src: str) -> str:
-    """A cast that yields NULL for a value it cannot read, and the raw text, for bad_time."""
-    text = f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')"
+def _text(src: str) -> str:
+    return f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
+
+
+def _ts_from_text(text: str) -> str:
+    """Text to naive UTC: an ISO offset (`Z`, `+02:00`, `-0500`) is honoured, the rest is UTC;
+    only values that carry an offset pay for the time-zone conversion."""
+    offset = (f"(right({text}, 1) IN ('Z', 'z') OR (length({text}) > 19 AND "
+              f"(substr({text}, length({text}) - 5, 1) IN ('+', '-') OR "
+              f"substr({text}, length({text}) - 4, 1) IN ('+', '-') OR "
+              f"substr({text}, length({text}) - 2, 1) IN ('+', '-'))))")
+    return (f"CASE WHEN {offset} THEN CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+            f"AS TIMESTAMP) ELSE TRY_CAST({text} AS TIMESTAMP) END")
+
+
+def _cast(kind: str, src: str, dtype: str = "VARCHAR") -> str:
+    """A cast that yields NULL for a value it cannot read; typed Parquet columns pass through."""
+    col, dtype = _q(src), str(dtype).upper()
+    if kind == TS and dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST({col} AT TIME ZONE 'UTC' AS TIMESTAMP)"
+    if kind == TS and (dtype.startswith("TIMESTAMP") or dtype == "DATE"):
+        return f"CAST({col} AS TIMESTAMP)"
+    text = _text(col)
     if kind == TS:
-        return f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)"
+        return _ts_from_text(text)
     if kind == DATE:
         return f"CAST(TRY_CAST({text} AS TIMESTAMP) AS DATE)"
     if kind == INT:
@@ -199,23 +222,28 @@ def _cast(kind: str, src: str) -> str:
 _SQL_TYPES = {TS: "TIMESTAMP", DATE: "DATE", INT: "BIGINT", NUM: "DOUBLE", TEXT: "VARCHAR"}
 
 
-def _typed_sql(cols: dict[str, str], found: dict[str, str]) -> str:
-    select, bad = ["row_number() OVER () AS _row"], []
-    for c, kind in cols.items():
-        if c in found:
-            select.append(f"{_cast(kind, found[c])} AS {_q(c)}")
-            if kind in (TS, DATE):
-                raw = f"NULLIF(trim(CAST({_q(found[c])} AS VARCHAR)), '')"
-                bad.append(f"({raw} IS NOT NULL AND {_cast(kind, found[c])} IS NULL)")
-        else:
-            select.append(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {_q(c)}")
-    select.append(f"({' OR '.join(bad) or 'false'}) AS bad_time")
-    return f"CREATE TABLE typed AS SELECT {', '.join(select)} FROM raw_leads"
+def _typed_sql(cols: dict[str, str], found: dict[str, str], types: dict[str, str]) -> str:
+    """Canonical, typed columns; `bad_time` where a text date or time did not parse (each
+    value is cast once: the inner query keeps the text beside its cast)."""
+    inner, outer, bad = ["row_number() OVER () AS _row"], ["_row"], []
+    for i, (c, kind) in enumerate(cols.items()):
+        if c not in found:
+            outer.append(f"CAST(NULL AS {_SQL_TYPES[kind]}) AS {_q(c)}")
+            continue
+        dtype = types.get(found[c], "VARCHAR")
+        inner.append(f"{_cast(kind, found[c], dtype)} AS {_q(c)}")
+        outer.append(_q(c))
+        if kind in (TS, DATE) and str(dtype).upper() == "VARCHAR":
+            inner.append(f"{_text(_q(found[c]))} AS _raw{i}")
+            bad.append(f"(_raw{i} IS NOT NULL AND {_q(c)} IS NULL)")
+    outer.append(f"({' OR '.join(bad) or 'false'}) AS bad_time")
+    return (f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM "
+            f"(SELECT {', '.join(inner)} FROM raw_leads)")
 
 
 def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> None:
     """Roll activity rows up to `S_attempts` / `S_first_touch_at` where the leads lack them: the
-    activities from the handoff (the `from` stage's entered_at) until the next handoff."""
+    activities from the handoff (`handoff_time`) until the next handoff."""
     from alignctl.columns import Columns
 
     raw = _read(con, path, "activities")
@@ -226,18 +254,22 @@ def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> No
     if lacking:
         raise HistoryError(f"--activities `{path}` lacks {', '.join(lacking)}; it has: "
                            f"{', '.join(raw.columns)}")
+    types = dict(zip(raw.columns, map(str, raw.dtypes), strict=True))
     _run(con, f"CREATE TABLE activities AS SELECT CAST({_q(got['lead_id'])} AS VARCHAR) AS "
-                f"lead_id, {_cast(TS, got['occurred_at'])} AS occurred_at FROM raw_activities")
-    hands = [(h.from_stage, h.to_stage) for h in policy.handoffs]
-    for i, (frm, to) in enumerate(hands):
-        start = f"t.{_q(frm + '_entered_at')}"
-        nxt = f"t.{_q(hands[i + 1][0] + '_entered_at')}" if i + 1 < len(hands) else "NULL"
+              f"lead_id, {_cast(TS, got['occurred_at'], types[got['occurred_at']])} AS "
+              f"occurred_at FROM raw_activities")
+    hands = list(policy.handoffs)
+    for i, h in enumerate(hands):
+        to, has = h.to_stage, found.__contains__
+        start = handoff_time(h, has, "t.")
+        later = handoff_time(hands[i + 1], has, "t.") if i + 1 < len(hands) else None
+        nxt = later or "NULL"
         sets = []
         if f"{to}_attempts" not in found:
             sets.append((f"{to}_attempts", "count(a.occurred_at)"))
         if f"{to}_first_touch_at" not in found:
             sets.append((f"{to}_first_touch_at", "min(a.occurred_at)"))
-        if not sets or f"{frm}_entered_at" not in found:
+        if not sets or start is None:
             continue
         agg = ", ".join(f"{e} AS v{j}" for j, (_, e) in enumerate(sets))
         _run(con, f"""CREATE TABLE roll AS SELECT t._row, {agg} FROM typed t
@@ -251,20 +283,32 @@ def _activities(con, policy: ir.Policy, path: Path, found: dict[str, str]) -> No
             found[c] = "activities"
 
 
+def handoff_time(h: ir.Handoff, has, prefix: str = "") -> str | None:
+    """SQL for when the lead was handed over in `h`, or None when the input cannot say:
+    `S_accept_due_at - accept_within` when the export has the due time (the CRM sets it at the
+    handoff; a lead without it was never handed), else the `from` stage's entered_at."""
+    due = f"{h.to_stage}_accept_due_at"
+    if has(due) and h.sla and h.sla.accept_within:
+        return f"({prefix}{_q(due)} - INTERVAL {h.sla.accept_within.seconds} SECOND)"
+    if has(f"{h.from_stage}_entered_at"):
+        return prefix + _q(f"{h.from_stage}_entered_at")
+    return None
+
+
 def _flag_sql(policy: ir.Policy, cols: dict[str, str]) -> str:
     entered = [_q(f"{s.id}_entered_at") for s in policy.stages]
     order = [f"coalesce({b} < {a}, false)" for i, a in enumerate(entered) for b in entered[i + 1:]]
     stages = ", ".join(f"'{s.id}'" for s in policy.stages) or "NULL"
     reasons = ", ".join(f"'{r}'" for r in (policy.disqualification.reasons
                                            if policy.disqualification else ())) or "NULL"
-    dup = "row_number() OVER (PARTITION BY lead_id ORDER BY _row) > 1"
     out = f"({' OR '.join(order) or 'false'})"
     bad_stage = f"coalesce(lifecycle_stage NOT IN ({stages}), false)"
     bad_reason = f"coalesce(disqualification_reason NOT IN ({reasons}), false)"
     return f"""CREATE TABLE leads AS SELECT *, NOT (dup OR out_of_order OR bad_stage OR bad_time)
-        AS ok, NOT bad_reason AS reason_ok FROM (SELECT * EXCLUDE (bad_time), bad_time,
-        {dup} AS dup, {out} AS out_of_order, {bad_stage} AS bad_stage,
-        {bad_reason} AS bad_reason FROM typed WHERE lead_id IS NOT NULL) ORDER BY _row"""
+        AS ok, NOT bad_reason AS reason_ok FROM (SELECT t.*, t._row > f.first AS dup,
+        {out} AS out_of_order, {bad_stage} AS bad_stage, {bad_reason} AS bad_reason
+        FROM typed t JOIN (SELECT lead_id, min(_row) AS first FROM typed GROUP BY lead_id) f
+        USING (lead_id))"""
 
 
 ISSUE_TEXT = {
@@ -285,13 +329,13 @@ _FLAG = {"duplicate_id": "dup", "out_of_order": "out_of_order", "unknown_stage":
 def _issues(h: History) -> list[Issue]:
     out = []
     for kind, flag in _FLAG.items():
-        n, ids = _run(h.con, f"SELECT count(*), list(lead_id ORDER BY _row)[1:{EXAMPLES}] "
-                             f"FROM leads WHERE {flag}")[0]
+        n, ids, first = _run(h.con, f"SELECT count(*), list(lead_id ORDER BY _row)"
+                                    f"[1:{EXAMPLES}], min(_row) FROM leads WHERE {flag}")[0]
         if n:
-            out.append(Issue(kind, n, tuple(ids), f"{ISSUE_TEXT[kind]}: {n}"))
-    n = _run(h.con, "SELECT count(*) FROM typed WHERE lead_id IS NULL")[0][0]
+            out.append(Issue(kind, n, tuple(ids), f"{ISSUE_TEXT[kind]}: {n}", first))
+    n, first = _run(h.con, "SELECT count(*), min(_row) FROM typed WHERE lead_id IS NULL")[0]
     if n:
-        out.append(Issue("missing_id", n, (), f"{ISSUE_TEXT['missing_id']}: {n}"))
+        out.append(Issue("missing_id", n, (), f"{ISSUE_TEXT['missing_id']}: {n}", first))
     return out
 
 

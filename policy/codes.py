@@ -25,6 +25,7 @@ class Code:
 
 
 E, W = Severity.ERROR, Severity.WARNING
+MEASURED = "Measured against history"
 
 _TABLE: list[tuple[str, Severity, str, str]] = [
     # Structure
@@ -77,6 +78,17 @@ _TABLE: list[tuple[str, Severity, str, str]] = [
     ("ALN901", E, "a stage with neither a definition nor a term", "Glossary"),
     ("ALN902", E, "a term not approved by at least one marketing and one sales team", "Glossary"),
     ("ALN903", W, "a term or alias defined twice under different ids, or an alias equal to another term's name", "Glossary"),
+    # Measured against history (alignctl report)
+    ("ALN970", W, "an observed conversion rate whose 95 % interval excludes the planned rate", MEASURED),
+    ("ALN971", W, "a commitment missed in one or more full periods of the window", MEASURED),
+    ("ALN972", W, "at the observed conversion rates the plan does not reach the revenue target", MEASURED),
+    ("ALN973", W, "a handoff SLA (accept, first touch, attempts) held for fewer than 95 % of the leads", MEASURED),
+    ("ALN974", W, "a team received more leads than its capacity in one or more full periods", MEASURED),
+    ("ALN975", W, "a better fit grade converts worse than a lower one (95 % intervals apart)", MEASURED),
+    ("ALN976", W, "leads recycled more often than max_recycles", MEASURED),
+    ("ALN977", W, "data-quality problems in the history: duplicate ids, timestamps out of order, unknown values", MEASURED),
 ]
+# Codes `alignctl report` yields from lead history rather than `validate` from the policy alone.
+REPORT_CODES = frozenset(c for c, *_, area in _TABLE if area == MEASURED)
 
 CODES: dict[str, Code] = {c: Code(c, s, d, a) for c, s, d, a in _TABLE}

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from alignctl.docs_gen import render
-from alignctl.policy.codes import CODES
+from alignctl.policy.codes import CODES, REPORT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_CODES = re.compile(r"\| (ALN\d{3}) \|")
@@ -31,5 +31,7 @@ def test_every_code_is_documented() -> None:
 
 
 def test_every_code_is_produced_by_a_test_policy() -> None:
-    missing = sorted(set(CODES) - produced_by_cases())
+    """Report findings come from lead history, not a policy alone: tests/test_report.py has a
+    history for each of them."""
+    missing = sorted(set(CODES) - REPORT_CODES - produced_by_cases())
     assert not missing, f"no test policy produces {missing}"

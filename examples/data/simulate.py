@@ -3,6 +3,8 @@
     python examples/data/simulate.py                   # examples/data/history/, 26 weeks
     python examples/data/simulate.py --leads 1000000 --out /tmp/big
 
+The window is the 26 weeks from 2025-07-07; inquiries from the three weeks before it are in the
+export too (they feed the window's first MQLs), so report on it with `--from 2025-07-07`.
 Inquiries arrive at the plan's 500 a week with noise and three busy weeks (a webinar, an event, a
 list import); fit grade drives every conversion; MQLs are handed to six SDRs whose accept and
 first-touch times stretch when a week brings more MQLs than they can work (the accept SLA breaks
@@ -27,6 +29,7 @@ from pathlib import Path
 
 START = datetime(2025, 7, 7)                 # a Monday
 WEEKS = 26
+WARMUP = 3                                   # weeks of inquiries before the window starts
 PER_WEEK = 500
 BUSY = {8: 1.6, 17: 1.5, 22: 1.7}            # week index -> inquiry multiplier
 SDRS = [f"sdr-{i}" for i in range(1, 7)]
@@ -34,7 +37,7 @@ AES = [f"ae-{i:02d}" for i in range(1, 11)]
 GRADES = (("A", 0.20, 60), ("B", 0.35, 42), ("C", 0.30, 25), ("D", 0.15, 8))
 P_MQL = {"A": 0.45, "B": 0.31}
 P_ACCEPT = {"A": 0.70, "B": 0.57}            # SDR accepts the MQL (plan: 0.70 overall)
-P_HANDED = {"A": 0.66, "B": 0.55}            # the SDR hands the SAL to an AE ...
+P_HANDED = {"A": 0.62, "B": 0.52}            # the SDR hands the SAL to an AE ...
 P_AE_ACCEPT = 0.78                           # ... who accepts it: SAL -> SQL ~0.45
 P_OPP = 0.70
 P_WON = {"A": 0.36, "B": 0.22}
@@ -80,10 +83,11 @@ class Sim:
         self.leads: list[dict] = []
         self.activities: list[tuple[str, str, datetime]] = []
         self.mql_load: dict[int, int] = {}
+        self.made: dict[str, tuple[int, datetime]] = {}
 
     def run(self) -> None:
         n = 0
-        for week in range(self.weeks):
+        for week in range(-WARMUP, self.weeks):
             count = max(0, round(self.rng.gauss(self.per_week * BUSY.get(week, 1.0),
                                                 self.per_week * 0.08)))
             for _ in range(count):
@@ -103,7 +107,7 @@ class Sim:
         row = {"lead_id": lead_id, "lead_source": pick(rng, SOURCES),
                "industry": rng.choice(INDUSTRIES), "fit_grade": grade,
                "lead_score": fit + rng.randrange(0, 60), "inquiry_entered_at": at,
-               "recycle_count": (1 + min(int(rng.expovariate(0.9)), 4)) if recycled else 0,
+               "recycle_count": (1 + min(int(rng.expovariate(1.6)), 4)) if recycled else 0,
                "lifecycle_stage": "inquiry"}
         self.leads.append(row)
         p_mql = P_MQL.get(grade, 0.0) * (1.25 if recycled else 1.0)
@@ -150,7 +154,17 @@ class Sim:
             if self.known(when) is None:
                 return
             self.activities.append((lead_id, "call" if i % 2 == 0 else "email", when))
+            self.made[lead_id] = (self.made.get(lead_id, (0, when))[0] + 1, when)
             when += hours(self.rng.uniform(8, 40))
+
+    def chase(self, lead_id: str, until: datetime) -> None:
+        """Before `no_response`, the SDR makes most of the SLA's 6 attempts (not always all)."""
+        if lead_id not in self.made:
+            return                              # never touched: no attempts at all
+        made, last = self.made[lead_id]
+        for i in range(made, self.rng.choice((4, 5, 6, 6, 6, 7))):
+            last = min(last + hours(self.rng.uniform(4, 30)), until)
+            self.activities.append((lead_id, "call" if i % 2 == 0 else "email", last))
 
     def sal(self, row: dict, grade: str, at: datetime) -> None:
         rng = self.rng
@@ -188,6 +202,8 @@ class Sim:
         if self.known(at) is None:
             return
         row.update(disqualified_at=at, disqualification_reason=reason)
+        if reason == "no_response":
+            self.chase(row["lead_id"], at)
         if reason in RECYCLE_DAYS:
             row["recycle_on"] = (at + timedelta(days=RECYCLE_DAYS[reason])).date()
         elif reason == "competitor_contract":
@@ -250,7 +266,8 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=WEEKS)
     ap.add_argument("--leads", type=int, help="about this many leads in all (default: the plan)")
     args = ap.parse_args()
-    per_week = args.leads / args.weeks / (1 + 0.8 / args.weeks) if args.leads else PER_WEEK
+    per_week = (args.leads / (args.weeks + WARMUP) / (1 + 0.8 / args.weeks) if args.leads
+                else PER_WEEK)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, data in simulate(args.seed, args.weeks, per_week).items():
         (args.out / name).write_bytes(data)
