@@ -19,7 +19,7 @@ ACME = ROOT / "examples" / "acme-saas" / "alignment.yaml"
 REVIEW = ROOT / "tests" / "golden" / "diff" / "acme-review"
 DATA = ROOT / "examples" / "data" / "replay"
 LEADS, EVENTS = DATA / "leads.csv", DATA / "events.csv"
-AS_OF = "2026-01-04T23:58:51"
+AS_OF = "2026-01-04T23:59:59"             # the latest timestamp in the demo history
 
 
 def diff(*args: str):
