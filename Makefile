@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/large_policy.py
 	$(BIN)/python bench/scoring_speed.py
 	$(BIN)/python bench/lsp_latency.py
+	$(BIN)/python bench/impact_speed.py
 	$(BIN)/python bench/report_speed.py
 
 test-spark: $(STAMP)

@@ -23,6 +23,7 @@ COMMANDS = {
     "init": "init",
     "lsp": "lsp",
     "report": "report",
+    "backtest": "backtest",
 }
 
 

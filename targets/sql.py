@@ -95,9 +95,11 @@ class Conditions:
 class QueryBuilder:
     """Builds the scoring query for one dialect from a `scoring.json` dict."""
 
-    def __init__(self, doc: dict, dialect: str, tables: dict | None = None) -> None:
+    def __init__(self, doc: dict, dialect: str, tables: dict | None = None,
+                 detail: bool = False) -> None:
         self.doc, self.dialect = doc, dialect
         self.tables = tables or {}
+        self.detail = detail
         self.slots: dict[str, tuple[str, dict]] = {}   # call key -> (column, node)
         self.models = doc["models"]
         self.stages = doc["stages"]
@@ -394,8 +396,16 @@ class QueryBuilder:
         conds = Conditions(self, self.final_ref)
         scores = [col(f"_s_{m['id']}").as_(f"{m['id']}_score") for m in self.models]
         return exp.select(col("lead_id"), *scores, col("_score").as_("lead_score"),
-                          col("_grade").as_("fit_grade"), self.stage(conds).as_("stage")) \
-            .from_("totals")
+                          col("_grade").as_("fit_grade"), self.stage(conds).as_("stage"),
+                          *(self.details(conds) if self.detail else ())).from_("totals")
+
+    def details(self, conds: Conditions) -> list[exp.Expression]:
+        """For backtests and impact: each stage's entry (true/false) and each rule's points."""
+        entries = [exp.Coalesce(this=self.entry(s, conds), expressions=[exp.false()])
+                   .as_(f"entry_{s['id']}") for s in self.stages if s["entry"] is not None]
+        points = [col(f"_p_{r['id']}").as_(f"points_{r['id']}")
+                  for m in self.models for r in m["rules"]]
+        return entries + points
 
     def build(self) -> exp.Select:
         final = self.final()              # registers the stage entries' event functions
@@ -447,10 +457,13 @@ def round_half_even(x: exp.Expression) -> exp.Expression:
                    expression=_num(100))
 
 
-def query(doc: dict, dialect: str = "duckdb", tables: dict | None = None) -> exp.Select:
+def query(doc: dict, dialect: str = "duckdb", tables: dict | None = None, *,
+          detail: bool = False) -> exp.Select:
     """The scoring query for `doc` (a scoring.json dict) as a sqlglot tree; `tables` may
-    replace the input relations `leads`, `events`, `scoring_params` with other expressions."""
-    return QueryBuilder(doc, dialect, tables).build()
+    replace the input relations `leads`, `events`, `scoring_params` with other expressions.
+    `detail` adds `entry_<stage>` (the stage's entry holds) and `points_<rule>` columns after the
+    usual ones, which it leaves unchanged."""
+    return QueryBuilder(doc, dialect, tables, detail).build()
 
 
 def header(doc: dict, dialect: str) -> str:

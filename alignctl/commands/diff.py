@@ -30,12 +30,25 @@ FAIL_ON = {"breaking": ("breaking",), "behavior": ("breaking", "behavior"),
 @click.argument("head")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="text for a terminal, markdown for a PR comment, json.")
-@click.option("--fail-on", type=click.Choice(["breaking", "behavior", "any"]), default=None,
-              help="Exit 1 when a change of this kind (or worse) is present.")
+@click.option("--fail-on", "fail_on", multiple=True, metavar="KIND",
+              help="Exit 1 when a change of this kind (or worse) is present: breaking, "
+                   "behavior, any; or impact:N% when a stage's volume per period moves more "
+                   "than N % (needs --leads). Repeatable.")
 @click.option("--link-base", default="", metavar="URL",
               help="Prefix for line links in markdown, e.g. "
                    "https://github.com/OWNER/REPO/blob/SHA")
-def command(base: str, head: str, fmt: str, fail_on: str | None, link_base: str) -> None:
+@click.option("--leads", "leads", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A CRM export (CSV or Parquet): add the Impact section, each side's scoring "
+                   "run over these leads. Read only when the diff has behaviour changes.")
+@click.option("--events", "events", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Events (CSV or Parquet) the scoring reads, with --leads.")
+@click.option("--as-of", "as_of", metavar="TS",
+              help="Score now as of this time (default: the latest timestamp in the data).")
+@click.option("--columns", "columns_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Column mapping for --leads (policy column: input column), YAML or JSON.")
+def command(base: str, head: str, fmt: str, fail_on: tuple[str, ...], link_base: str,
+            leads: str | None, events: str | None, as_of: str | None,
+            columns_file: str | None) -> None:
     """Compare two policies by meaning: what breaks, who qualifies, what is only wording.
 
     BASE and HEAD are policy files or `git:REF[:PATH]` (read from the repository without
@@ -48,19 +61,43 @@ def command(base: str, head: str, fmt: str, fail_on: str | None, link_base: str)
       alignctl diff git:origin/main HEAD --format markdown > comment.md
       alignctl diff old.yaml new.yaml --format json --fail-on breaking
 
+    With --leads, behaviour changes get an Impact section: both policies score the same
+    leads now and replayed per policy period (see docs/review.md).
+
     Exit status: 0 done, 1 a change at or above --fail-on (or a policy that does not load),
     2 unreadable input or unknown git revision.
     """
     from alignctl.gitsource import SourceError, load_pair
 
     try:
+        kinds, limit = parse_fail_on(fail_on, leads)
         left, right = load_pair(base, head)
-    except SourceError as exc:
-        click.echo(f"alignctl diff: {exc}", err=True)
+    except (SourceError, click.BadParameter) as exc:
+        click.echo(f"alignctl diff: {exc.format_message() if isinstance(exc, click.BadParameter) else exc}",
+                   err=True)
         sys.exit(EXIT_USAGE)
     report = Report.build(left, right, link_base)
+    if leads:
+        report.measure(leads, events, as_of, columns_file)
     click.echo(RENDER[fmt](report), nl=False)
-    sys.exit(report.exit_code(fail_on))
+    sys.exit(report.exit_code(kinds, limit))
+
+
+def parse_fail_on(values: tuple[str, ...], leads: str | None) -> tuple[list[str], float | None]:
+    """(change kinds, impact percent) from the --fail-on values."""
+    kinds, limit = [], None
+    for v in values:
+        if v in FAIL_ON:
+            kinds.append(v)
+            continue
+        m = re.fullmatch(r"impact:(\d+(?:\.\d+)?)%?", v.strip())
+        if not m:
+            raise click.BadParameter(f"--fail-on `{v}`: use breaking, behavior, any or "
+                                     "impact:N% (e.g. impact:10%)")
+        if not leads:
+            raise click.BadParameter(f"--fail-on {v} needs --leads (the data to measure)")
+        limit = float(m.group(1))
+    return kinds, limit
 
 
 class Report:
@@ -69,14 +106,23 @@ class Report:
     def __init__(self, base, head, changes, new, link_base: str) -> None:
         self.base, self.head, self.changes, self.new = base, head, changes, new
         self.link_base = link_base.rstrip("/")
+        self.impact: dict | None = None
+        self.impact_info: dict = {}
 
     @classmethod
     def build(cls, base, head, link_base: str = "") -> Report:
-        from alignctl.compiler.diff import comment_changes, diff, new_findings, ordered
+        from alignctl.compiler.diff import (
+            comment_changes,
+            diff,
+            docs_drift,
+            new_findings,
+            ordered,
+        )
 
         changes = []
         if base.result.policy is not None and head.result.policy is not None:
             changes = diff(base.result.policy, head.result.policy)
+            changes += docs_drift(base.result.policy, head.result.policy)
             changes = ordered(changes + comment_changes(
                 base.result.sources, head.result.sources, _file_pairs(base, head)))
         new = new_findings(base.result.diagnostics, head.result.diagnostics)
@@ -91,11 +137,46 @@ class Report:
 
         return summary(self.changes)
 
-    def exit_code(self, fail_on: str | None) -> int:
+    def measure(self, leads: str, events: str | None, as_of: str | None,
+                columns_file: str | None) -> None:
+        """The Impact section, when the diff has behaviour changes (else no data is read)."""
+        from pathlib import Path
+
+        from alignctl.impact import measure, triggers
+
+        self.impact_info = {"leads": leads}
+        if self.broken:
+            self.impact_info["skipped"] = "not measured: both policies must load"
+            return
+        if not triggers(self.changes):
+            self.impact_info["skipped"] = "no behaviour change: the leads were not read"
+            return
+        from alignctl.columns import ColumnError, read_mapping
+        from alignctl.commands.score import InputError, parse_as_of
+        from alignctl.replay import Inputs, ReplayError
+
+        try:
+            inputs = Inputs(Path(leads), Path(events) if events else None,
+                            parse_as_of(as_of) if as_of else None, read_mapping(columns_file))
+            self.impact = measure(self.base.result.policy, self.head.result.policy,
+                                  self.changes, inputs)
+        except (ReplayError, InputError, ColumnError) as exc:
+            click.echo(f"alignctl diff: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    def exit_code(self, kinds: Sequence[str] | str | None = (), limit: float | None = None
+                  ) -> int:
+        if isinstance(kinds, str):
+            kinds = [kinds]
         if self.broken:
             return EXIT_FAIL
-        if fail_on and any(c.kind in FAIL_ON[fail_on] for c in self.changes):
+        if any(c.kind in FAIL_ON[k] for k in kinds or () for c in self.changes):
             return EXIT_FAIL
+        if limit is not None and self.impact is not None:
+            from alignctl.impact import over_threshold
+
+            if over_threshold(self.impact, limit):
+                return EXIT_FAIL
         return EXIT_OK
 
     def file_of(self, change) -> str:
@@ -162,6 +243,9 @@ def render_text(report: Report) -> str:
                 f"{d.message}" for d in report.new]
     if not report.changes and not report.broken:
         out += ["", "no semantic changes"]
+    from .impact_render import render_text as impact_text
+
+    out += impact_text(report.impact, report.impact_info)
     out += ["", _headline(report)]
     return "\n".join(line for line in out if line is not None) + "\n"
 
@@ -196,6 +280,9 @@ def render_json(report: Report) -> str:
         "new_findings": [diagnostic_dict(d) for d in report.new],
         "summary": report.counts(),
     }
+    if report.impact_info:
+        doc["impact"] = report.impact if report.impact is not None else {
+            "skipped": report.impact_info.get("skipped")}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -223,6 +310,9 @@ def render_markdown(report: Report) -> str:
     out += _md_notes(report)
     for kind in WORDS:
         out += _md_group(report, kind)
+    from .impact_render import render_markdown as impact_markdown
+
+    out += impact_markdown(report.impact, report.impact_info, md)
     out += _md_findings(report)
     out += _md_details(report)
     out += ["<sub>Generated by `alignctl diff`. Re-run locally: "

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from alignctl.compiler import ir
 
-from . import catalog, funnel, scoring
+from . import catalog, drift, funnel, scoring
 from .comments import SECTION_AREAS, comment_changes
 from .conditions import Delta, condition_change
 from .core import (
@@ -38,6 +38,7 @@ from .core import (
 __all__ = [
     "BEHAVIOR", "BREAKING", "DIFFERS", "DOCS", "FLIP", "KINDS", "LOOSER", "SECTION_AREAS",
     "STRICTER", "Change", "Conditions", "Delta", "comment_changes", "condition_change", "diff",
+    "docs_drift",
     "new_findings", "ordered", "summary", "worst",
 ]
 
@@ -51,3 +52,9 @@ DIFFERS: tuple[Callable[[ir.Policy, ir.Policy], Iterator[Change]], ...] = (
 def diff(base: ir.Policy, head: ir.Policy) -> list[Change]:
     """Every change from `base` to `head`, worst kind first, then in file order."""
     return ordered(c for differ in DIFFERS for c in differ(base, head))
+
+
+def docs_drift(base: ir.Policy, head: ir.Policy) -> list[Change]:
+    """Definitions HEAD left behind its entries (see `drift`). Apart from `diff`, whose changes
+    mirror when the sides swap: drift is one-sided by nature."""
+    return ordered(c for differ in drift.DIFFERS for c in differ(base, head))
