@@ -33,7 +33,6 @@ from pathlib import Path
 
 from alignctl.compiler import ir
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 EXAMPLES = 5                     # example lead ids kept per data-quality kind
 TS, INT, NUM, TEXT, DATE = "timestamp", "integer", "number", "text", "date"
 
@@ -159,7 +158,9 @@ def load(policy: ir.Policy, leads: Path, *, activities: Path | None = None,
         _run(con, _flag_sql(policy, cols))
         rows = _run(con, "SELECT count(*) FROM leads")[0][0]
     except duckdb.Error as exc:
-        raise HistoryError(f"cannot read these inputs: {_first_line(exc)}") from None
+        from alignctl.commands.score import first_line
+
+        raise HistoryError(f"cannot read these inputs: {first_line(exc)}") from None
     files = {"leads": str(leads)} | ({"activities": str(activities)} if activities else {})
     h = History(con, policy, found, rows, files=files)
     h.issues = _issues(h)
@@ -167,18 +168,13 @@ def load(policy: ir.Policy, leads: Path, *, activities: Path | None = None,
 
 
 def _read(con, path: Path, name: str):
-    import duckdb
+    """The input as `alignctl score` reads it: CSV as text, or Parquet by its types."""
+    from alignctl.commands.score import InputError, read
 
-    if not path.is_file():
-        raise HistoryError(f"--{name} `{path}`: no such file")
-    fmt = FORMATS.get(path.suffix.lower(), "csv")
     try:
-        if fmt == "parquet":
-            return con.read_parquet(str(path))
-        return con.read_csv(str(path), header=True, all_varchar=True)
-    except (duckdb.Error, OSError) as exc:
-        raise HistoryError(f"--{name} `{path}` is not readable {fmt.upper()}: "
-                           f"{_first_line(exc)}") from None
+        return read(con, path, name)
+    except InputError as exc:
+        raise HistoryError(str(exc)) from None
 
 
 def _q(name: str) -> str:
@@ -343,7 +339,3 @@ def _run(con, sql: str, params=None) -> list:
     """Execute and fetch, so the connection is free for the next statement."""
     cur = con.execute(sql, params) if params is not None else con.execute(sql)
     return cur.fetchall()
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
